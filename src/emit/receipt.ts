@@ -1,0 +1,56 @@
+/**
+ * Signing receipts (receipts-v1 §5.4). The record goes through the same
+ * strict reader, field table and validation as verification does, so the
+ * emitter cannot write anything the verifier would read differently.
+ */
+import type { KeyObject } from 'node:crypto';
+import { publicKeyHexOf, sha256Hex, signEd25519 } from '../crypto/ed25519.js';
+import { parseJsonText } from '../json/strict.js';
+import { checkReceipt } from '../receipt/receipt.js';
+
+export interface Signer {
+  privateKey: KeyObject;
+  publicKeyHex: string;
+}
+
+export function signerFrom(privateKey: KeyObject): Signer {
+  return { privateKey, publicKeyHex: publicKeyHexOf(privateKey) };
+}
+
+export type RecordValue = string | number | bigint | boolean | null | RecordValue[] | { [k: string]: RecordValue | undefined };
+export type ActionRecordInput = { [k: string]: RecordValue | undefined };
+
+/** JSON text of a plain value; bigints are written as integer literals. */
+export function toJsonText(v: RecordValue | undefined): string {
+  if (v === undefined) return 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return '[' + v.map(toJsonText).join(',') + ']';
+  const parts: string[] = [];
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) parts.push(JSON.stringify(k) + ':' + toJsonText(x));
+  return '{' + parts.join(',') + '}';
+}
+
+export class EmitError extends Error {}
+
+export interface SignedReceipt {
+  /** The receipt JSON: the canonical envelope, exactly as Pipelock writes it. */
+  json: string;
+  /** Receipt hash (§5.3): the next receipt's chain_prev_hash. */
+  hash: string;
+}
+
+const PLACEHOLDER_SIGNATURE = 'ed25519:' + '0'.repeat(128);
+
+/** Validates and signs an ActionRecord; throws EmitError naming the problem. */
+export function signActionRecord(record: ActionRecordInput, signer: Signer): SignedReceipt {
+  const text = `{"version":1,"action_record":${toJsonText(record)},"signature":"${PLACEHOLDER_SIGNATURE}","signer_key":"${signer.publicKeyHex}"}`;
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new EmitError(`action record is not valid JSON: ${parsed.error.message}`);
+  const checked = checkReceipt(parsed.value, text);
+  if (!checked.ok) throw new EmitError(`action record rejected (${checked.problem.reason}) at ${checked.problem.pointer || '/'}: ${checked.problem.message}`);
+  const { canonicalAR, digest } = checked.receipt;
+  const signature = 'ed25519:' + signEd25519(signer.privateKey, digest).toString('hex');
+  const json = `{"version":1,"action_record":${canonicalAR},"signature":"${signature}","signer_key":"${signer.publicKeyHex}"}`;
+  return { json, hash: sha256Hex(json) };
+}
