@@ -11,6 +11,7 @@ import { generateKeyPair, publicKeyObject } from '../crypto/ed25519.js';
 import { RecorderChainWriter, type Decision } from '../emit/chain.js';
 import { signerFrom } from '../emit/receipt.js';
 import { EXIT } from '../report/reasons.js';
+import { goTimestamp } from '../receipt/time.js';
 import type { Io } from './common.js';
 import { runVerify } from './verify-command.js';
 
@@ -39,7 +40,7 @@ export async function runDemo(outDir: string | undefined, io: Io): Promise<numbe
     await writeFile(pubPath, publicKeyObject(publicKeyHex).export({ format: 'pem', type: 'spki' }).toString());
     let t = Date.parse('2026-11-21T09:00:00Z');
     const writer = new RecorderChainWriter(signerFrom(privateKey), {
-      clock: () => new Date((t += 1500)).toISOString().replace('.000Z', 'Z'),
+      clock: () => goTimestamp(new Date((t += 1500))),
       principal: 'org:acme',
       actor: 'agent:coding-assistant',
       policyHash: 'sha256:' + '5'.repeat(64),

@@ -141,3 +141,8 @@ export function parseDurationSeconds(text: string): number | null {
   if (consumed === 0 || consumed !== s.length) return null;
   return total;
 }
+
+/** A Date as Go writes a UTC time (RFC3339Nano, trailing fraction zeros trimmed). */
+export function goTimestamp(date: Date): string {
+  return renderGoTimeUtc(fromDate(date));
+}
