@@ -20,8 +20,8 @@
  *   3. name collisions across the whole archive;
  *   4. every local header against its central record, and the placement of
  *      every entry (no prefix bytes, no gaps, no overlaps);
- *   5. declared sizes against the limits;
- *   6. layout detection (flat or one top folder).
+ *   5. layout detection (flat or one top folder);
+ *   6. declared sizes against the limits.
  * Reading an entry then re-checks every limit against the bytes actually
  * produced, and the CRC-32 and size at the end.
  *
@@ -886,37 +886,7 @@ function checkPlacement(entries: readonly Entry[], cdOffset: number): void {
 }
 
 // ---------------------------------------------------------------------------
-// Step 5: declared sizes
-
-/**
- * Header sizes are never trusted to allow anything, but they can refuse
- * early: an entry declaring more than any role may read, a declared ratio
- * over the limit, or declared sizes adding up past the total.
- */
-function checkDeclaredSizes(entries: readonly Entry[], limits: BundleLimits): void {
-  const largest = largestEntryLimit(limits);
-  let total = 0;
-  for (const entry of entries) {
-    const size = entry.uncompressedSize;
-    if (size > largest.bytes) {
-      throw entryFault('entry-size-limit', entry.name, `declared uncompressed size ${formatBytes(size)} exceeds the ${formatBytes(largest.bytes)} limit for ${largest.label}`);
-    }
-    if (exceedsRatio(size, entry.compressedSize, limits)) {
-      throw entryFault('compression-ratio', entry.name, `declares ${size} bytes from ${entry.compressedSize} compressed, more than the ${limits.maxCompressionRatio}:1 compression ratio limit`);
-    }
-    total += size;
-    if (total > limits.maxTotalUncompressedBytes) {
-      throw entryFault('total-size-limit', entry.name, `the declared uncompressed sizes add up to more than the ${formatBytes(limits.maxTotalUncompressedBytes)} total limit`);
-    }
-  }
-}
-
-function exceedsRatio(uncompressed: number, compressed: number, limits: BundleLimits): boolean {
-  return uncompressed > limits.ratioThresholdBytes && uncompressed > limits.maxCompressionRatio * compressed;
-}
-
-// ---------------------------------------------------------------------------
-// Step 6: layout (§1.3 steps 2–5)
+// Step 5: layout (§1.3 steps 2–5)
 
 /** `__MACOSX/` resource forks and Finder's `.DS_Store` never count for the layout and are never read. */
 export function isIgnoredEntryName(name: string): boolean {
@@ -962,6 +932,52 @@ function detectLayout(entries: readonly Entry[]): string {
     throw entryFault('layout-packet-too-deep', deeper, `${PACKET} must be at the root or directly inside one top-level folder; it is not searched for deeper`);
   }
   throw archiveFault('layout-no-packet', `no ${PACKET} at the root or in a single top-level folder`);
+}
+
+// ---------------------------------------------------------------------------
+// Step 6: declared sizes
+
+/**
+ * Header sizes are never trusted to allow anything, but they can refuse
+ * early: the packet declaring more than its cap, any other entry declaring
+ * more than any role may read (which entry is the evidence is only known once
+ * packet.json is parsed), a declared ratio over the limit, or declared sizes
+ * adding up past the total.
+ */
+function checkDeclaredSizes(entries: readonly Entry[], packetName: string, limits: BundleLimits): void {
+  const largest = largestEntryLimit(limits);
+  let total = 0;
+  for (const entry of entries) {
+    const size = entry.uncompressedSize;
+    if (entry.name === packetName) checkDeclaredAgainstRole(entry, 'packet', limits);
+    if (size > largest.bytes) {
+      throw entryFault('entry-size-limit', entry.name, `declared uncompressed size ${formatBytes(size)} exceeds the ${formatBytes(largest.bytes)} limit for ${largest.label}`);
+    }
+    if (exceedsRatio(size, entry.compressedSize, limits)) {
+      throw entryFault('compression-ratio', entry.name, `declares ${size} bytes from ${entry.compressedSize} compressed, more than the ${limits.maxCompressionRatio}:1 compression ratio limit`);
+    }
+    total += size;
+    if (total > limits.maxTotalUncompressedBytes) {
+      throw entryFault('total-size-limit', entry.name, `the declared uncompressed sizes add up to more than the ${formatBytes(limits.maxTotalUncompressedBytes)} total limit`);
+    }
+  }
+}
+
+/** The role's cap against the declared size, before any byte is read. */
+function checkDeclaredAgainstRole(entry: Entry, role: EntryRole, limits: BundleLimits): void {
+  const cap = limitForRole(limits, role);
+  if (entry.uncompressedSize > cap.bytes) {
+    throw entryFault(sizeLimitRule(role), entry.name, `declared uncompressed size ${formatBytes(entry.uncompressedSize)} exceeds the ${formatBytes(cap.bytes)} limit for ${cap.label}`);
+  }
+}
+
+/** packet.json's own cap has its own rule: the verifier reports it as malformed_json, not bundle_invalid (§3.6). */
+function sizeLimitRule(role: EntryRole): BundleRule {
+  return role === 'packet' ? 'packet-size-limit' : 'entry-size-limit';
+}
+
+function exceedsRatio(uncompressed: number, compressed: number, limits: BundleLimits): boolean {
+  return uncompressed > limits.ratioThresholdBytes && uncompressed > limits.maxCompressionRatio * compressed;
 }
 
 // ---------------------------------------------------------------------------
@@ -1037,7 +1053,7 @@ class EntryMeter {
     this.produced += chunk.length;
     const cap = limitForRole(limits, this.role);
     if (this.produced > cap.bytes) {
-      throw entryFault(this.role === 'packet' ? 'packet-size-limit' : 'entry-size-limit', entry.name, `uncompressed size exceeds the ${formatBytes(cap.bytes)} limit for ${cap.label}`);
+      throw entryFault(sizeLimitRule(this.role), entry.name, `uncompressed size exceeds the ${formatBytes(cap.bytes)} limit for ${cap.label}`);
     }
     if (!this.account(entry, this.produced)) {
       throw entryFault('total-size-limit', entry.name, `the entries read so far inflate to more than the ${formatBytes(limits.maxTotalUncompressedBytes)} total limit`);
@@ -1176,11 +1192,7 @@ class OpenZipBundle implements ZipBundle {
     const entry = this.files.get(this.base + resolved.relative);
     if (entry === undefined) throw entryFault('entry-not-found', this.base + resolved.relative, 'no such file in the bundle');
     const effectiveRole = role ?? roleForName(resolved.relative);
-    const cap = limitForRole(this.limits, effectiveRole);
-    if (entry.uncompressedSize > cap.bytes) {
-      const rule: BundleRule = effectiveRole === 'packet' ? 'packet-size-limit' : 'entry-size-limit';
-      throw entryFault(rule, entry.name, `declared uncompressed size ${formatBytes(entry.uncompressedSize)} exceeds the ${formatBytes(cap.bytes)} limit for ${cap.label}`);
-    }
+    checkDeclaredAgainstRole(entry, effectiveRole, this.limits);
     const meter = new EntryMeter(entry, effectiveRole, this.limits, (e, n) => this.account(e, n));
     const chunks = entry.method === METHOD_STORED ? storedChunks(this.file, entry, meter) : deflatedChunks(this.file, entry, meter);
     const stream = Readable.from(chunks, { objectMode: false });
@@ -1199,7 +1211,9 @@ class OpenZipBundle implements ZipBundle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const stream of this.streams) stream.destroy(new Error('the zip bundle was closed while the entry was being read'));
+    // Destroyed without an error object: a stream nobody listens to must not
+    // turn into an uncaught 'error'; a consumer still reading sees a premature close.
+    for (const stream of this.streams) stream.destroy();
     await this.file.close();
   }
 
@@ -1228,8 +1242,8 @@ export async function openZipBundle(path: string, limits?: Partial<BundleLimits>
     checkCollisions(entries);
     for (const entry of entries) await checkLocalHeader(file, entry, end.cdOffset);
     checkPlacement(entries, end.cdOffset);
-    checkDeclaredSizes(entries, effective);
     const base = detectLayout(entries);
+    checkDeclaredSizes(entries, base + PACKET, effective);
     return new OpenZipBundle(path, base, file, entries, effective);
   } catch (e) {
     await file.close().catch(() => undefined);

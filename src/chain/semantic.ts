@@ -8,6 +8,7 @@
 import type { Failure, Where } from '../report/reasons.js';
 import type { Receipt } from '../receipt/receipt.js';
 import { diffNanos, type GoTime } from '../receipt/time.js';
+import { detach } from '../receipt/signature.js';
 
 const STATEFUL_BLOCK_LAYERS = new Set(['ratelimit', 'receipt_unavailable', 'response_scan', 'response_size', 'response_dlp', 'outcome']);
 
@@ -32,7 +33,7 @@ export class VerdictContradictions {
   observe(r: Receipt, where: Where): void {
     if (this.first) return;
     if (r.verdict !== 'block' && r.verdict !== 'allow') return;
-    const key = `${r.target}\u0000${r.policyHash}\u0000${r.actionType}\u0000${r.method}`;
+    const key = detach(`${r.target}\u0000${r.policyHash}\u0000${r.actionType}\u0000${r.method}`);
     if (r.verdict === 'allow') {
       if (isResolution(r)) return;
       const a = this.blocks.get(key)?.find((c) => {
@@ -53,7 +54,7 @@ export class VerdictContradictions {
     let list = this.blocks.get(key);
     if (!list) this.blocks.set(key, (list = []));
     if (list.length >= MAX_CANDIDATES_PER_REQUEST) list.shift();
-    list.push({ time: r.time, actionId: r.actionId, where });
+    list.push({ time: r.time, actionId: detach(r.actionId), where });
   }
 }
 

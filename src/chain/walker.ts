@@ -12,7 +12,7 @@
 import { verifyEd25519, verifyEd25519Async } from '../crypto/ed25519.js';
 import type { Failure, RejectReason, Where } from '../report/reasons.js';
 import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
-import { isKeyText, signatureBytes, type SignatureRegistry } from '../receipt/signature.js';
+import { detach, isKeyText, signatureBytes, type SignatureRegistry } from '../receipt/signature.js';
 import { diffNanos, type GoTime } from '../receipt/time.js';
 import type { Endorsement } from './endorsement.js';
 import { genesisHash } from './genesis.js';
@@ -150,7 +150,7 @@ export class ChainWalker {
 
     if (chain) {
       // 13. Replay within this input.
-      const replayKey = r.actionId + '\u0000' + r.decisionPhase;
+      const replayKey = detach(r.actionId + '\u0000' + r.decisionPhase);
       if (this.replayKeys.has(replayKey)) {
         return stop('replay_detected', `action_id ${JSON.stringify(r.actionId)}${r.decisionPhase ? ` with decision_phase "${r.decisionPhase}"` : ''} already appeared earlier in this input`);
       }

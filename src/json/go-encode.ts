@@ -25,8 +25,12 @@ function htmlEscape(ch: string): string {
   }
 }
 
+/** Characters that make Go write anything but the raw character. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029]/;
+
 /** A string as Go's marshaller writes it, quotes included. */
 export function goQuote(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   const q = JSON.stringify(s);
   return HTML_UNSAFE.test(q) ? q.replace(HTML_UNSAFE_G, htmlEscape) : q;
 }

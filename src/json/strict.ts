@@ -32,13 +32,13 @@ export class JObj {
   readonly ends: number[] = [];
   start = 0;
   end = 0;
-  // Null prototype: "__proto__" is an ordinary (here: unknown) member name.
-  private readonly index: Record<string, number> = Object.create(null) as Record<string, number>;
+  // A Map, not a plain object: "__proto__" is an ordinary (here: unknown) member name.
+  private readonly index = new Map<string, number>();
 
   /** Adds a member; returns false when the key is already present. */
   add(key: string, val: JVal, start: number, end: number): boolean {
-    if (this.index[key] !== undefined) return false;
-    this.index[key] = this.keys.length;
+    if (this.index.has(key)) return false;
+    this.index.set(key, this.keys.length);
     this.keys.push(key);
     this.vals.push(val);
     this.starts.push(start);
@@ -47,17 +47,17 @@ export class JObj {
   }
 
   has(key: string): boolean {
-    return this.index[key] !== undefined;
+    return this.index.has(key);
   }
 
   get(key: string): JVal | undefined {
-    const i = this.index[key];
+    const i = this.index.get(key);
     return i === undefined ? undefined : this.vals[i];
   }
 
   /** Source span [start, end) of a member's value, in the parsed text. */
   span(key: string): [number, number] | undefined {
-    const i = this.index[key];
+    const i = this.index.get(key);
     return i === undefined ? undefined : [this.starts[i]!, this.ends[i]!];
   }
 

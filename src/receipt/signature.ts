@@ -21,8 +21,8 @@ export function isKeyText(text: string): boolean {
 export type TamperReason = 'signature_invalid' | 'body_tampered' | 'run_nonce_tampered';
 
 interface Registered {
-  /** Digest of the canonical ActionRecord with its top-level run_nonce removed. */
-  sansNonce: string;
+  /** SHA-256 of the canonical ActionRecord that this signature verified over. */
+  digest: string;
   runNonce: string;
 }
 
@@ -32,7 +32,8 @@ interface Registered {
  * say which body a signature was made for; only memory of the honest
  * original can. Bounded (oldest evicted first) so that a long chain does
  * not grow memory without limit; an evicted entry only means a tampered
- * receipt is reported as plain signature_invalid.
+ * receipt is reported as plain signature_invalid. Entries hold fresh
+ * strings, never slices of the input lines, so no line stays in memory.
  */
 export class SignatureRegistry {
   private readonly entries = new Map<string, Registered>();
@@ -50,28 +51,41 @@ export class SignatureRegistry {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    this.entries.set(key, { sansNonce: digestWithoutRunNonce(r), runNonce: r.runNonce });
+    this.entries.set(key, { digest: r.digest.toString('hex'), runNonce: detach(r.runNonce) });
   }
 
-  /** Classifies a signature failure of `r` under a trusted key. */
+  /**
+   * Classifies a signature failure of `r` under a trusted key: if putting
+   * the remembered run_nonce back into `r` reproduces the signed digest,
+   * run_nonce is the only member that changed.
+   */
   classify(r: Receipt): TamperReason {
     const seen = this.entries.get(registryKey(r));
     if (!seen) return 'signature_invalid';
-    return seen.sansNonce === digestWithoutRunNonce(r) && seen.runNonce !== r.runNonce ? 'run_nonce_tampered' : 'body_tampered';
+    if (seen.runNonce !== r.runNonce && sha256Hex(withRunNonce(r, seen.runNonce)) === seen.digest) return 'run_nonce_tampered';
+    return 'body_tampered';
   }
 }
 
 function registryKey(r: Receipt): string {
-  return r.signerKey + r.signature;
+  return detach(r.signerKey.toLowerCase() + r.signature.slice(8).toLowerCase());
+}
+
+/** A flat copy of a string, so that it does not keep the line it was sliced from alive. */
+export function detach(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }
 
 /**
- * The top-level run_nonce member is the only one written as `,"run_nonce":`
- * in canonical bytes: nested run_nonce members open their objects (preceded
- * by `{`), and a quote inside a string value is always escaped.
+ * The canonical ActionRecord of `r` with its top-level run_nonce replaced.
+ * That member is the only one written as `,"run_nonce":` in canonical
+ * bytes: nested run_nonce members open their objects (preceded by `{`),
+ * and a quote inside a string value is always escaped. run_nonce is
+ * omitempty and sits after chain_seq, before key_transition.
  */
-function digestWithoutRunNonce(r: Receipt): string {
-  if (!r.runNonce) return sha256Hex(r.canonicalAR);
-  const member = ',"run_nonce":' + goQuote(r.runNonce);
-  return sha256Hex(r.canonicalAR.replace(member, ''));
+function withRunNonce(r: Receipt, runNonce: string): string {
+  const member = (n: string) => (n ? ',"run_nonce":' + goQuote(n) : '');
+  if (r.runNonce) return r.canonicalAR.replace(member(r.runNonce), member(runNonce));
+  const seqMember = ',"chain_seq":' + r.chainSeq.toString();
+  return r.canonicalAR.replace(seqMember, seqMember + member(runNonce));
 }

@@ -24,7 +24,7 @@ export interface ChainFile {
 }
 
 /** Signature checks in flight before the reader waits (bounds memory). */
-const MAX_IN_FLIGHT = 1024;
+const MAX_IN_FLIGHT = 256;
 
 /** Receipt-level verification shared by every chain-shaped input. */
 export class ChainVerification {

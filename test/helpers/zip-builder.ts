@@ -30,7 +30,7 @@ export function unixAttributes(mode: number): number {
 }
 
 export interface EntrySpec {
-  /** A string is written as UTF-8 (flag bit 11 set when non-ASCII); a Buffer as is. */
+  /** A string is written as UTF-8 (flag bit 11 set when non-ASCII); a Buffer as is (no flag). */
   name: string | Buffer;
   /** Uncompressed content (default empty). */
   data?: Buffer | string;
@@ -143,7 +143,7 @@ function resolve(spec: EntrySpec): Resolved {
   const isDir = name.length > 0 && name[name.length - 1] === 0x2f;
   const method = spec.method ?? (isDir ? 0 : 8);
   const payload = spec.compressed ?? (method === 8 ? zlib.deflateRawSync(data) : data);
-  let flags = spec.flags ?? (isAscii(name) ? 0 : FLAG_UTF8);
+  let flags = spec.flags ?? (typeof spec.name === 'string' && !isAscii(name) ? FLAG_UTF8 : 0);
   if (spec.descriptor) flags |= FLAG_DESCRIPTOR;
   return {
     spec,
