@@ -12,7 +12,8 @@
 import { verifyEd25519, verifyEd25519Async } from '../crypto/ed25519.js';
 import type { Failure, RejectReason, Where } from '../report/reasons.js';
 import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
-import { detach, isKeyText, signatureBytes, type SignatureRegistry } from '../receipt/signature.js';
+import { isKeyText, signatureBytes, signedFacts, type SignatureRegistry, type SignedFacts } from '../receipt/signature.js';
+import { FingerprintSet } from './fingerprints.js';
 import { diffNanos, type GoTime } from '../receipt/time.js';
 import type { Endorsement } from './endorsement.js';
 import { genesisHash } from './genesis.js';
@@ -53,7 +54,7 @@ export interface ChainOutcome {
 
 interface Pending {
   index: number;
-  receipt: Receipt;
+  receipt: SignedFacts;
   where: Where;
   ok: Promise<boolean>;
 }
@@ -73,7 +74,7 @@ export class ChainWalker {
   private readonly signerKeys: string[] = [];
   private readonly pinned: ReadonlySet<string>;
   private readonly usedEndorsements = new Set<number>();
-  private readonly replayKeys = new Set<string>();
+  private readonly replayKeys = new FingerprintSet();
   private readonly sessions = new SessionTracker();
   private readonly contradictions: VerdictContradictions;
   private readonly pending: Pending[] = [];
@@ -142,7 +143,7 @@ export class ChainWalker {
     }
 
     // 11d. Signature under the (now trusted) key, off the main thread.
-    this.pending.push({ index: this.index, receipt: r, where: at, ok: verifyEd25519Async(r.signerKey, r.digest, sig) });
+    this.pending.push({ index: this.index, receipt: signedFacts(r), where: at, ok: verifyEd25519Async(r.signerKey, r.digest, sig) });
 
     // 12. Freshness.
     const f = this.freshnessProblem(r);
@@ -150,11 +151,9 @@ export class ChainWalker {
 
     if (chain) {
       // 13. Replay within this input.
-      const replayKey = detach(r.actionId + '\u0000' + r.decisionPhase);
-      if (this.replayKeys.has(replayKey)) {
+      if (!this.replayKeys.add(r.actionId + '\u0000' + r.decisionPhase)) {
         return stop('replay_detected', `action_id ${JSON.stringify(r.actionId)}${r.decisionPhase ? ` with decision_phase "${r.decisionPhase}"` : ''} already appeared earlier in this input`);
       }
-      this.replayKeys.add(replayKey);
 
       // 14. Linkage, genesis, session control.
       const link = this.linkageProblem(r, boundary);

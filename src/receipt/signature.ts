@@ -2,9 +2,16 @@
  * Signature text forms (receipts-v1 §5.2) and the tamper-classification
  * registry (§9.7).
  */
-import { sha256Hex } from '../crypto/ed25519.js';
+import { sha256 } from '../crypto/ed25519.js';
 import { goQuote } from '../json/go-encode.js';
 import type { Receipt } from './receipt.js';
+
+/** What the registry needs of a receipt; small, so that pending checks hold little. */
+export type SignedFacts = Pick<Receipt, 'signerKey' | 'signature' | 'digest' | 'runNonce' | 'canonicalAR' | 'chainSeq'>;
+
+export function signedFacts(r: Receipt): SignedFacts {
+  return { signerKey: r.signerKey, signature: r.signature, digest: r.digest, runNonce: r.runNonce, canonicalAR: r.canonicalAR, chainSeq: r.chainSeq };
+}
 
 const SIGNATURE_TEXT = /^ed25519:[0-9a-fA-F]{128}$/;
 const KEY_TEXT = /^[0-9a-fA-F]{64}$/;
@@ -38,20 +45,20 @@ interface Registered {
 export class SignatureRegistry {
   private readonly entries = new Map<string, Registered>();
 
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly capacity = 10_000) {}
 
   get size(): number {
     return this.entries.size;
   }
 
-  register(r: Receipt): void {
+  register(r: SignedFacts): void {
     const key = registryKey(r);
     if (this.entries.has(key)) return;
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    this.entries.set(key, { digest: r.digest.toString('hex'), runNonce: detach(r.runNonce) });
+    this.entries.set(key, { digest: r.digest.toString('base64'), runNonce: detach(r.runNonce) });
   }
 
   /**
@@ -59,16 +66,16 @@ export class SignatureRegistry {
    * the remembered run_nonce back into `r` reproduces the signed digest,
    * run_nonce is the only member that changed.
    */
-  classify(r: Receipt): TamperReason {
+  classify(r: SignedFacts): TamperReason {
     const seen = this.entries.get(registryKey(r));
     if (!seen) return 'signature_invalid';
-    if (seen.runNonce !== r.runNonce && sha256Hex(withRunNonce(r, seen.runNonce)) === seen.digest) return 'run_nonce_tampered';
+    if (seen.runNonce !== r.runNonce && sha256(withRunNonce(r, seen.runNonce)).toString('base64') === seen.digest) return 'run_nonce_tampered';
     return 'body_tampered';
   }
 }
 
-function registryKey(r: Receipt): string {
-  return detach(r.signerKey.toLowerCase() + r.signature.slice(8).toLowerCase());
+function registryKey(r: SignedFacts): string {
+  return Buffer.from(r.signerKey + r.signature.slice(8), 'hex').toString('base64');
 }
 
 /** A flat copy of a string, so that it does not keep the line it was sliced from alive. */
@@ -83,7 +90,7 @@ export function detach(s: string): string {
  * and a quote inside a string value is always escaped. run_nonce is
  * omitempty and sits after chain_seq, before key_transition.
  */
-function withRunNonce(r: Receipt, runNonce: string): string {
+function withRunNonce(r: SignedFacts, runNonce: string): string {
   const member = (n: string) => (n ? ',"run_nonce":' + goQuote(n) : '');
   if (r.runNonce) return r.canonicalAR.replace(member(r.runNonce), member(runNonce));
   const seqMember = ',"chain_seq":' + r.chainSeq.toString();

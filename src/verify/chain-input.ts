@@ -24,12 +24,13 @@ export interface ChainFile {
 }
 
 /** Signature checks in flight before the reader waits (bounds memory). */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 128;
 
 /** Receipt-level verification shared by every chain-shaped input. */
 export class ChainVerification {
   readonly walker: ChainWalker;
   readonly tally = new VerdictTally();
+  readonly lifecycle: LifecycleFacts = { opens: 0, heartbeats: 0, closes: 0, last: '' };
   readonly trust: TrustConfig;
 
   constructor(
@@ -51,7 +52,15 @@ export class ChainVerification {
     }
     const r = checked.receipt;
     this.walker.push(r, { ...where, chain_seq: r.chainSeq });
-    if (!this.walker.stopped) this.tally.add(r);
+    if (this.walker.stopped) return;
+    this.tally.add(r);
+    const sc = r.sessionControl;
+    if (sc) {
+      if (sc.kind === 'session_open') this.lifecycle.opens++;
+      else if (sc.kind === 'heartbeat') this.lifecycle.heartbeats++;
+      else this.lifecycle.closes++;
+      this.lifecycle.last = sc.kind;
+    }
   }
 
   async backpressure(): Promise<void> {
@@ -79,7 +88,33 @@ interface TornLine {
  * otherwise the first non-blank line decides (§9.3 rule 5).
  */
 export async function verifyJsonl(files: readonly ChainFile[], opts: VerifyOptions, kindHint?: 'chain' | 'recorder'): Promise<Report> {
+  return (await verifyChainFiles(files, opts, kindHint)).report;
+}
+
+/** Session-control receipts seen in a verified chain (for lifecycle assessments). */
+export interface LifecycleFacts {
+  opens: number;
+  heartbeats: number;
+  closes: number;
+  /** Last session_control kind seen, or '' when none. */
+  last: string;
+}
+
+export interface ChainFilesResult {
+  report: Report;
+  /** Verdict totals of the receipts accepted (both counting rules of audit-packet-v0 §4). */
+  tally: VerdictTally;
+  lifecycle: LifecycleFacts;
+}
+
+/** As verifyJsonl, also returning the verdict tally and lifecycle facts (for Audit Packets). */
+export async function verifyChainFiles(files: readonly ChainFile[], opts: VerifyOptions, kindHint?: 'chain' | 'recorder'): Promise<ChainFilesResult> {
   const cv = new ChainVerification('chain', opts);
+  const report = await walkFiles(cv, files, opts, kindHint);
+  return { report, tally: cv.tally, lifecycle: cv.lifecycle };
+}
+
+async function walkFiles(cv: ChainVerification, files: readonly ChainFile[], opts: VerifyOptions, kindHint?: 'chain' | 'recorder'): Promise<Report> {
   const checkpointKey = opts.pinnedKeys.length === 1 ? opts.pinnedKeys[0]! : null;
   const entries = new EntryChain(checkpointKey);
   let kind: 'chain' | 'recorder' | null = kindHint ?? null;
