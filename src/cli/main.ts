@@ -7,6 +7,7 @@ import { EXIT } from '../report/reasons.js';
 import { defaultIo, InputFailure, UsageError, type Io } from './common.js';
 import { addConformanceOptions, runConformance, type ConformanceFlags } from './conformance-command.js';
 import { runDemo } from './demo-command.js';
+import { addEmitCommands } from './emit-command.js';
 import { runKeygen } from './keygen-command.js';
 import { addVerifyOptions, runVerify, type VerifyFlags } from './verify-command.js';
 
@@ -57,6 +58,8 @@ ${EXIT_TABLE}`,
     .description('create an Ed25519 key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM); never overwrites')
     .requiredOption('--out <NAME>', 'path prefix of the two files')
     .action(async (flags: { out: string }) => setExit(await runKeygen(flags.out, io)));
+
+  addEmitCommands(program, io, setExit);
 
   program
     .command('demo')

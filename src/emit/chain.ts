@@ -9,6 +9,7 @@ import { genesisHash } from '../chain/genesis.js';
 import { JObj, parseJsonText } from '../json/strict.js';
 import { signActionRecord, toJsonText, type ActionRecordInput, type Signer } from './receipt.js';
 import { recorderLine } from './recorder.js';
+import { parseGoTime, renderGoTimeUtc } from '../receipt/time.js';
 
 export interface Decision extends ActionRecordInput {
   action_type: string;
@@ -31,6 +32,8 @@ export interface ChainWriterOptions {
   /** Write a checkpoint after this many non-checkpoint entries (0 = never). */
   checkpointInterval?: number;
   actionIdPrefix?: string;
+  /** `recorder` (flight-recorder entries, default) or `bare` (one receipt per line, no checkpoints or roots). */
+  format?: 'recorder' | 'bare';
 }
 
 export class RecorderChainWriter {
@@ -62,6 +65,7 @@ export class RecorderChainWriter {
       openNonce: session ? (opts.openNonce ?? randomHex(16)) : '',
       checkpointInterval: opts.checkpointInterval ?? 1000,
       actionIdPrefix: opts.actionIdPrefix ?? 'action',
+      format: opts.format ?? 'recorder',
     };
   }
 
@@ -134,6 +138,7 @@ export class RecorderChainWriter {
         }),
       );
     }
+    if (this.o.format === 'bare') return out;
     if (this.receiptCount > 0) {
       const detail = toJsonText({
         session_id: this.o.sessionId,
@@ -167,11 +172,14 @@ export class RecorderChainWriter {
       run_nonce: this.o.runNonce || undefined,
     };
     const signed = signActionRecord(record, this.signer);
-    if (!this.firstTs) this.firstTs = ts;
-    this.lastTs = ts;
+    const parsed = parseGoTime(String(record.timestamp));
+    const stamped = parsed ? renderGoTimeUtc(parsed) : String(record.timestamp);
+    if (!this.firstTs) this.firstTs = stamped;
+    this.lastTs = stamped;
     this.receiptPrev = signed.hash;
     this.chainSeq++;
     this.receiptCount++;
+    if (this.o.format === 'bare') return [signed.json];
     const out = [this.entry('action_receipt', String(d.action_type), String(d.transport), `receipt: ${d.verdict} ${d.action_type} ${d.transport}`, signed.json, ts)];
     if (this.o.checkpointInterval > 0 && this.sinceCheckpoint >= this.o.checkpointInterval) out.push(this.checkpoint());
     return out;

@@ -14,7 +14,7 @@ import { decodeUtf8, JArr, JObj, parseJsonText, type JVal } from '../json/strict
 import { VerdictTally } from '../report/buckets.js';
 import type { Failure, InputKind, Where } from '../report/reasons.js';
 import { chainReport, invalidReport, prefixOf, type Report } from '../report/report.js';
-import { checkReceipt } from '../receipt/receipt.js';
+import { checkReceipt, type Receipt } from '../receipt/receipt.js';
 import type { VerifyOptions } from './options.js';
 
 /** One file of a chain input; `chunks` yields its bytes. */
@@ -36,6 +36,8 @@ export class ChainVerification {
   constructor(
     mode: 'single' | 'chain',
     readonly opts: VerifyOptions,
+    /** Called for every receipt accepted so far (e.g. to aggregate packet claims). */
+    private readonly onReceipt?: (r: Receipt) => void,
   ) {
     this.trust = { pinnedKeys: opts.pinnedKeys, endorsements: opts.endorsements, recorderSessionId: opts.recorderSessionId ?? 'proxy' };
     this.walker = new ChainWalker(mode, this.trust, opts, opts.registry);
@@ -54,6 +56,7 @@ export class ChainVerification {
     this.walker.push(r, { ...where, chain_seq: r.chainSeq });
     if (this.walker.stopped) return;
     this.tally.add(r);
+    this.onReceipt?.(r);
     const sc = r.sessionControl;
     if (sc) {
       if (sc.kind === 'session_open') this.lifecycle.opens++;
@@ -108,8 +111,13 @@ export interface ChainFilesResult {
 }
 
 /** As verifyJsonl, also returning the verdict tally and lifecycle facts (for Audit Packets). */
-export async function verifyChainFiles(files: readonly ChainFile[], opts: VerifyOptions, kindHint?: 'chain' | 'recorder'): Promise<ChainFilesResult> {
-  const cv = new ChainVerification('chain', opts);
+export async function verifyChainFiles(
+  files: readonly ChainFile[],
+  opts: VerifyOptions,
+  kindHint?: 'chain' | 'recorder',
+  onReceipt?: (r: Receipt) => void,
+): Promise<ChainFilesResult> {
+  const cv = new ChainVerification('chain', opts, onReceipt);
   const report = await walkFiles(cv, files, opts, kindHint);
   return { report, tally: cv.tally, lifecycle: cv.lifecycle };
 }
