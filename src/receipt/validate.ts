@@ -111,7 +111,9 @@ export function checkPresence(env: JObj): Problem | null {
   });
 }
 
-function typeProblem(f: FieldSpec, v: JVal, pointer: string): Problem | null {
+function typeProblem(f: FieldSpec, v: JVal, parent: string): Problem | null {
+  if (isWellTyped(f, v)) return null;
+  const pointer = `${parent}/${f.name}`;
   const bad = (expected: string) => problem('malformed_json', pointer, `"${f.name}" must be ${expected}, found ${v === null ? 'null' : typeName(v)}`);
   if (v === null) return f.nullable ? null : bad(expectedOf(f));
   switch (f.kind) {
@@ -150,6 +152,32 @@ function typeProblem(f: FieldSpec, v: JVal, pointer: string): Problem | null {
   }
 }
 
+/** The common case, checked without building messages or pointers. */
+function isWellTyped(f: FieldSpec, v: JVal): boolean {
+  if (v === null) return f.nullable;
+  switch (f.kind) {
+    case 'string':
+    case 'time':
+      return typeof v === 'string';
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'int':
+    case 'uint64':
+    case 'uint8': {
+      if (!(v instanceof JNum) || !isIntegerLiteral(v)) return false;
+      // Up to 15 digits every kind but uint8 is in range; longer ones take the exact path.
+      if (v.raw.length > 15 || f.kind === 'uint8') return false;
+      return f.kind === 'int' || !v.raw.startsWith('-');
+    }
+    case 'object':
+      return v instanceof JObj;
+    case 'raw':
+      return true;
+    default:
+      return false; // arrays and maps: checked element by element
+  }
+}
+
 function expectedOf(f: FieldSpec): string {
   switch (f.kind) {
     case 'string':
@@ -181,7 +209,7 @@ export function checkTypes(env: JObj): Problem | null {
     for (const f of spec.fields) {
       const v = o.get(f.name);
       if (v === undefined) continue;
-      const p = typeProblem(f, v, `${pointer}/${f.name}`);
+      const p = typeProblem(f, v, pointer);
       if (p) return p;
     }
     if (spec.name === 'session_control') return sessionControlShape(o, pointer);
@@ -268,28 +296,35 @@ export function checkHeaderInjection(env: JObj): Problem | null {
     const c = injectedControl(env.get(name) as string);
     if (c >= 0) return found(`/${name}`, c);
   }
-  const scan = (v: JVal, pointer: string): Problem | null => {
+  // The path is built only when something is found: this runs on every receipt.
+  const path: string[] = ['action_record'];
+  const here = () => '/' + path.map(escapePointer).join('/');
+  const scan = (v: JVal): Problem | null => {
     if (typeof v === 'string') {
       const c = injectedControl(v);
-      return c >= 0 ? found(pointer, c) : null;
+      return c >= 0 ? found(here(), c) : null;
     }
     if (v instanceof JArr) {
       for (let i = 0; i < v.items.length; i++) {
-        const p = scan(v.items[i]!, `${pointer}/${i}`);
+        path.push(String(i));
+        const p = scan(v.items[i]!);
         if (p) return p;
+        path.pop();
       }
     } else if (v instanceof JObj) {
       for (let i = 0; i < v.keys.length; i++) {
         const key = v.keys[i]!;
+        path.push(key);
         const c = injectedControl(key); // by_class keys are signed text too
-        if (c >= 0) return found(`${pointer}/${escapePointer(key)}`, c);
-        const p = scan(v.vals[i]!, `${pointer}/${escapePointer(key)}`);
+        if (c >= 0) return found(here(), c);
+        const p = scan(v.vals[i]!);
         if (p) return p;
+        path.pop();
       }
     }
     return null;
   };
-  return scan(env.get('action_record') as JObj, '/action_record');
+  return scan(env.get('action_record') as JObj);
 }
 
 export function escapePointer(seg: string): string {
