@@ -99,15 +99,16 @@ export function parseJsonBytes(bytes: Uint8Array): ParseResult {
   const text = decodeUtf8(bytes);
   if (text === null) {
     const at = firstInvalidUtf8(bytes);
+    const { line, column } = lineOfByte(bytes, at);
     return {
       ok: false,
       error: {
         rule: 'utf8',
         reason: 'malformed_json',
-        message: `input is not valid UTF-8 (byte offset ${at})`,
+        message: `input is not valid UTF-8 (byte offset ${at}, line ${line}, byte column ${column})`,
         offset: at,
-        line: lineOfByte(bytes, at),
-        column: 0,
+        line,
+        column,
         pointer: '',
       },
     };
@@ -457,36 +458,52 @@ export function lineCol(s: string, offset: number): { line: number; column: numb
   return { line, column: offset - lineStart + 1 };
 }
 
-function lineOfByte(b: Uint8Array, at: number): number {
+function lineOfByte(b: Uint8Array, at: number): { line: number; column: number } {
   let line = 1;
-  for (let i = 0; i < at && i < b.length; i++) if (b[i] === 0x0a) line++;
-  return line;
+  let lineStart = 0;
+  for (let i = 0; i < at && i < b.length; i++) {
+    if (b[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: at - lineStart + 1 };
 }
 
-/** Offset of the first byte that breaks UTF-8 decoding. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  let lo = 0;
-  let hi = b.length;
-  // Binary search on prefixes that decode (cutting may split a valid
-  // sequence, so confirm the final answer byte-wise afterwards).
-  while (hi - lo > 4) {
-    const mid = (lo + hi) >> 1;
-    if (decodeUtf8Prefix(b, mid)) lo = mid;
-    else hi = mid;
+/**
+ * Offset of the first byte of the first ill-formed UTF-8 sequence (RFC 3629:
+ * no overlongs, no surrogates, nothing above U+10FFFF, no truncation).
+ * Only called once decoding has already failed, to say where.
+ */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      if (c === 0xed) hi = 0x9f; // UTF-16 surrogates are not characters
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined) return i;
+      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
+    }
+    i += n + 1;
   }
-  for (let k = lo; k <= hi; k++) if (!decodeUtf8Prefix(b, k + 1)) return k;
-  return lo;
-}
-
-function decodeUtf8Prefix(b: Uint8Array, n: number): boolean {
-  // A prefix may end inside a valid multi-byte sequence; allow up to 3
-  // missing continuation bytes by using the streaming decoder.
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(0, n), { stream: true });
-    return true;
-  } catch {
-    return false;
-  }
+  return b.length;
 }
 
 /** RFC 6901 JSON Pointer for a path. */
