@@ -40,6 +40,18 @@ Examples:
   egress-verify receipt.json --pubkey 890726e93f89e773fb3b4298271245a69c1884fd1003846c3358b8b65a2288fa
   egress-verify ./evidence-dir --pubkey signer.pub --json
   egress-verify rotated.jsonl --pubkey root.pub --rotation-endorsement rot-1.json --session-id proxy
+
+Audit Packets (a directory with packet.json, a packet.json file, or a .zip bundle):
+  egress-verify bundle.zip --pubkey signer.pub              the line for CI: schema, chain, cross-check
+  egress-verify ./pipelock-audit-packet --expect-sha256 HEX  no key at hand: pin packet.json's bytes instead,
+                                                             then its verifier.signer_key is the anchor
+  egress-verify bundle.zip --offline                         schema only; never valid (exit 1)
+  A packet passes when its schema holds, the evidence chain verifies under the anchor,
+  every cross-checked claim (receipt_count, the eight totals, root_hash, final_seq,
+  the claimed verdict) matches the chain, and the claimed verdict is acceptable:
+  valid+trusted, or self_consistent_only with --allow-self-consistent-only, or any
+  verdict with --no-trust-required. Everything else in packet.json (run, posture,
+  policy paths, transports, ...) is shown as an unverified claim.
 ${EXIT_TABLE}`,
     )
     .action(async (path: string, flags: VerifyFlags) => setExit(await runVerify(path, flags, io)));

@@ -5,6 +5,7 @@
  */
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
+import { isAuditPacketReport, type AuditPacketReport, type CheckStatus } from '../packet/report-shape.js';
 import { VERDICT_BUCKETS } from '../report/buckets.js';
 import type { Where } from '../report/reasons.js';
 import type { Report, SessionReport } from '../report/report.js';
@@ -37,10 +38,16 @@ const HINTS: Partial<Record<string, string>> = {
   replay_detected: 'the same action was presented twice',
   expired: 'the receipt is older than --max-age allows',
   timestamp_in_future: 'the receipt is dated later than --max-future-skew allows: check clocks, or --now',
+  packet_sha256_mismatch: 'packet.json is not the file whose SHA-256 you pinned: it was edited, or it comes from another run',
+  bundle_invalid: 'the bundle itself is unsafe or incomplete (zip entry, layout, limit, or artifacts.evidence); rebuild it from the producer\'s directory',
+  schema_invalid: 'packet.json does not follow the Audit Packet v0 schema; the errors below name each member',
+  packet_not_trusted: 'pin the signer with --pubkey KEY, or the packet bytes with --expect-sha256 HEX; see --help for --allow-self-consistent-only and --no-trust-required',
+  cross_check_failed: 'packet.json claims something the signed evidence does not show: the packet was edited, or describes another chain',
 };
 
 export function renderReport(r: Report, opts: RenderOptions): string {
   const c = new Chalk({ level: opts.color ? 1 : 0 });
+  if (r.kind === 'audit_packet' && isAuditPacketReport(r.audit_packet)) return renderPacketReport(r, r.audit_packet, c);
   const lines: string[] = [];
   const label =
     r.verdict === 'valid'
@@ -91,4 +98,123 @@ function sessionsTable(sessions: SessionReport[], c: InstanceType<typeof Chalk>)
     t.push([s.session_id, s.verdict, s.receipt_count === null ? '—' : String(s.receipt_count), s.verdict === 'valid' ? (s.root_hash ?? '') : `${s.reason ?? ''}: ${s.message}`]);
   }
   return t.toString();
+}
+
+// ---------------------------------------------------------------------------
+// Audit Packets
+
+type Painter = InstanceType<typeof Chalk>;
+
+function renderPacketReport(r: Report, ap: AuditPacketReport, c: Painter): string {
+  const lines: string[] = [];
+  const label = r.verdict === 'valid' ? c.green.bold(r.trusted ? 'VALID' : 'VALID (NOT TRUSTED)') : c.red.bold('INVALID');
+  lines.push(`${label}  ${r.reason ? c.bold(r.reason) + ' — ' : ''}${clean(r.message)}`);
+  if (r.verdict === 'valid' && !r.trusted) {
+    lines.push(c.yellow.bold('!! The evidence verified, but not under a key you pinned (or the packet does not claim trust). It is NOT trusted evidence. !!'));
+  }
+  lines.push(`Audit Packet: ${clean(ap.path)}`);
+
+  const checks = new Table({ head: ['check', 'result', 'detail'].map((h) => c.bold(h)), style: { head: [], border: [] }, wordWrap: true, wrapOnWordBoundary: false, colWidths: [13, 12, 80] });
+  const stop = skipCause(r, ap);
+  checks.push(['schema', status(ap.schema_check, c), checkDetail(ap, 'schema: ', ap.schema_check, stop)]);
+  checks.push(['chain', status(ap.chain_check, c), ap.chain_check === 'pass' ? chainLine(r) : checkDetail(ap, 'chain: ', ap.chain_check, stop)]);
+  checks.push(['cross-check', status(ap.cross_check, c), ap.cross_check === 'pass' ? `every cross-checked claim matches the chain${ap.counting ? ` (counting ${ap.counting})` : ''}` : checkDetail(ap, 'cross-check: ', ap.cross_check, stop)]);
+  checks.push(['lifecycle', ap.lifecycle_assessment === 'assessed' ? `${ap.lifecycle_status}` : 'skipped', ap.lifecycle_assessment === 'assessed' ? `${ap.lifecycle_reason}${ap.lifecycle_status === 'BROKEN' ? ' (makes the packet invalid)' : ' (informational)'}` : (ap.lifecycle_assessment_reason ?? '')]);
+  lines.push(checks.toString());
+  lines.push(`verdict: ${ap.verdict === '' ? '(unset)' : clean(ap.verdict)}   trusted: ${ap.trusted ? 'yes' : 'no'}   valid: ${ap.valid ? 'yes' : 'no'}${ap.counting ? `   counting: ${ap.counting}` : ''}`);
+
+  if (ap.schema_check === 'pass') lines.push(totalsTable(ap, c));
+  if (r.receipt_count !== null) lines.push(chainSummary(r, c));
+
+  if (ap.unverified_claims.length > 0) {
+    lines.push(c.bold('Unverified claims') + ' (stated by packet.json, NOT confirmed by the signed evidence):');
+    for (const claim of ap.unverified_claims) lines.push(`  ${clean(claim.field)}: ${clean(claimValue(claim.value))}`);
+  }
+  if (ap.errors?.length) {
+    lines.push(c.bold('Errors:'));
+    for (const e of ap.errors) lines.push(`  ${c.red('✗')} ${clean(e)}`);
+  }
+  for (const w of ap.warnings ?? []) lines.push(`  ${c.yellow('warning:')} ${clean(w)}`);
+  if (r.verdict !== 'valid') {
+    const where = clean(formatWhere(r.where));
+    if (where) lines.push(`  where: ${where}`);
+    const hint = r.reason ? HINTS[r.reason] : undefined;
+    if (hint) lines.push(`  hint:  ${hint}`);
+  }
+  for (const n of r.notes ?? []) lines.push(`  note: ${n}`);
+  return lines.join('\n') + '\n';
+}
+
+function status(s: CheckStatus, c: Painter): string {
+  return s === 'pass' ? c.green('pass') : s === 'fail' ? c.red('fail') : c.dim('skipped');
+}
+
+/** Why the later checks were skipped: the step that stopped the run. */
+function skipCause(r: Report, ap: AuditPacketReport): string {
+  if (ap.verdict === 'schema_checked_trust_unverified') return 'not run: --offline';
+  switch (r.reason) {
+    case 'packet_sha256_mismatch':
+      return 'not run: packet.json does not match --expect-sha256';
+    case 'malformed_json':
+    case 'duplicate_key':
+      if (ap.schema_check === 'skipped') return 'not run: packet.json could not be parsed';
+      break;
+    case 'bundle_invalid':
+      if (ap.schema_check === 'skipped') return 'not run: the bundle could not be read';
+      break;
+    default:
+      break;
+  }
+  if (ap.schema_check === 'fail') return 'not run: the schema check failed';
+  if (ap.chain_check === 'fail') return 'not run: the chain check did not complete';
+  return 'not run';
+}
+
+/** The errors of one check (by prefix), or why it was skipped. */
+function checkDetail(ap: AuditPacketReport, prefix: string, s: CheckStatus, stop: string): string {
+  if (s === 'skipped') return stop;
+  const mine = (ap.errors ?? []).filter((e) => e.startsWith(prefix)).map((e) => e.slice(prefix.length));
+  return mine.length ? clean(mine.join('\n')) : '';
+}
+
+function chainLine(r: Report): string {
+  const keys = r.signer_keys.map((k) => `${k.slice(0, 8)}…${k.slice(-4)}`).join(', ');
+  return `${r.receipt_count} receipt${r.receipt_count === 1 ? '' : 's'}, final chain_seq ${r.final_seq}, signed by ${keys}${r.unpinned ? ' (NOT a key you pinned)' : ''}`;
+}
+
+function totalsTable(ap: AuditPacketReport, c: Painter): string {
+  const chain = ap.chain_counts ?? null;
+  const head = ['', 'packet', chain ? `chain (${ap.counting ?? 'all receipts'})` : 'chain'];
+  const t = new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } });
+  const cell = (packet: number, ch: number | undefined) => {
+    if (ch === undefined) return [String(packet), '—'];
+    return packet === ch ? [String(packet), String(ch)] : [c.red(String(packet)), c.red(String(ch))];
+  };
+  t.push(['receipt_count', ...cell(ap.summary.receipt_count, chain?.receipt_count)]);
+  for (const b of VERDICT_BUCKETS) t.push([b, ...cell(ap.summary.totals[b], chain?.totals[b])]);
+  return t.toString();
+}
+
+function chainSummary(r: Report, c: Painter): string {
+  const t = new Table({ style: { head: [], border: [] } });
+  const row = (k: string, v: string) => t.push({ [c.bold(k)]: v });
+  row('evidence receipts', String(r.receipt_count));
+  row('final chain_seq', String(r.final_seq));
+  row('root hash', r.root_hash ?? '—');
+  row('signer keys', r.signer_keys.length ? r.signer_keys.join('\n') : '—');
+  if (r.start_time) row('time range', r.start_time === r.end_time ? r.start_time : `${r.start_time} → ${r.end_time}`);
+  return t.toString();
+}
+
+function claimValue(v: unknown): string {
+  const text = typeof v === 'string' && !CONTROL.test(v) ? v : JSON.stringify(v);
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+
+/** Packet text is untrusted: control characters (terminal escapes) are shown escaped, never sent raw. */
+function clean(s: string): string {
+  return s.replace(CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

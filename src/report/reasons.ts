@@ -35,6 +35,21 @@ export type RejectReason = CorpusReason | ExtensionReason;
 
 export const REJECT_REASONS: readonly RejectReason[] = [...CORPUS_REASONS, ...EXTENSION_REASONS];
 
+/**
+ * Audit Packet reasons (audit-packet-v0 §3.6): a separate closed list, used
+ * only by reports of kind `audit_packet`, next to the chain reasons above.
+ */
+export const PACKET_REASONS = ['packet_sha256_mismatch', 'bundle_invalid', 'schema_invalid', 'packet_not_trusted', 'cross_check_failed'] as const;
+
+export type PacketReason = (typeof PACKET_REASONS)[number];
+
+/** Any reason a report can carry: a reject reason, or for an Audit Packet also a packet reason. */
+export type ReportReason = RejectReason | PacketReason;
+
+export function isPacketReason(s: unknown): s is PacketReason {
+  return typeof s === 'string' && (PACKET_REASONS as readonly string[]).includes(s);
+}
+
 export function isRejectReason(s: unknown): s is RejectReason {
   return typeof s === 'string' && (REJECT_REASONS as readonly string[]).includes(s);
 }

@@ -4,7 +4,7 @@
  */
 import type { ChainOutcome, ChainSummary } from '../chain/walker.js';
 import type { VerdictTotals } from './buckets.js';
-import type { Failure, InputKind, RejectReason, Verdict, Where } from './reasons.js';
+import type { Failure, InputKind, ReportReason, Verdict, Where } from './reasons.js';
 
 export interface VerifiedPrefix {
   receipt_count: number;
@@ -15,7 +15,8 @@ export interface VerifiedPrefix {
 export interface SessionReport {
   session_id: string;
   verdict: Verdict;
-  reason: RejectReason | null;
+  /** A reject reason; packet reasons (audit-packet-v0 §3.6) only in reports of kind `audit_packet`. */
+  reason: ReportReason | null;
   message: string;
   where: Where | null;
   receipt_count: number | null;

@@ -13,15 +13,15 @@ import type { VerifyOptions } from './options.js';
 
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 
-export type DocumentResult = { packet: JObj; text: string } | { report: Report };
+export type DocumentResult = { packet: true } | { report: Report };
 
 function hasExactly(o: JObj, names: readonly string[]): boolean {
   return o.size === names.length && names.every((n) => o.has(n));
 }
 
 /**
- * Verifies a single document's bytes. Returns `{packet}` when the document
- * is an Audit Packet (`schema_version` member), for the packet verifier.
+ * Verifies a single document's bytes. Returns `{packet: true}` when the
+ * document is an Audit Packet (`schema_version` member), for the packet verifier.
  */
 export async function verifyDocument(bytes: Uint8Array, file: string, opts: VerifyOptions): Promise<DocumentResult> {
   const unpinned = opts.pinnedKeys.length === 0;
@@ -35,7 +35,7 @@ export async function verifyDocument(bytes: Uint8Array, file: string, opts: Veri
     return reject({ reason: e.reason, message: e.message, where: { file, line: e.line, pointer: e.pointer } });
   }
   const { value, text } = parsed;
-  if (value instanceof JObj && value.has('schema_version')) return { packet: value, text };
+  if (value instanceof JObj && value.has('schema_version')) return { packet: true };
 
   // Step 3: wrappers.
   if (value instanceof JObj && hasExactly(value, ['body', 'declared_length'])) return { report: await verifyPadded(value, text, file, opts) };

@@ -7,7 +7,6 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { JObj } from '../json/strict.js';
 import type { InputKind } from '../report/reasons.js';
 import { errorReport, invalidReport, type Report, type SessionReport } from '../report/report.js';
 import { verifyJsonl, type ChainFile } from './chain-input.js';
@@ -16,7 +15,7 @@ import type { VerifyOptions } from './options.js';
 
 /** Verifies an Audit Packet; supplied by the packet module (kept out of the core's imports). */
 export type PacketVerifier = (input: PacketInput, opts: VerifyOptions) => Promise<Report>;
-export type PacketInput = { kind: 'dir'; dir: string } | { kind: 'file'; path: string; packet: JObj; text: string } | { kind: 'zip'; path: string };
+export type PacketInput = { kind: 'dir'; dir: string } | { kind: 'file'; path: string; bytes: Buffer } | { kind: 'zip'; path: string };
 
 export interface InputOptions {
   packetVerifier?: PacketVerifier;
@@ -86,12 +85,18 @@ export async function verifyPath(path: string, opts: VerifyOptions, io: InputOpt
       return await packet(io, { kind: 'zip', path }, opts);
     }
     if (lower.endsWith('.jsonl')) return await verifyJsonl([fileSource(path)], opts);
-    kind = 'receipt';
     const bytes = await readCapped(path, MAX_DOCUMENT_BYTES);
+    // A file named packet.json is a packet whatever it holds: its bytes are
+    // pinned (--expect-sha256) before they are parsed (audit-packet-v0 §3.3).
+    if (basename(path) === 'packet.json') {
+      kind = 'audit_packet';
+      return await packet(io, { kind: 'file', path, bytes }, opts);
+    }
+    kind = 'receipt';
     const doc = await verifyDocument(bytes, path, opts);
     if ('report' in doc) return doc.report;
     kind = 'audit_packet';
-    return await packet(io, { kind: 'file', path, packet: doc.packet, text: doc.text }, opts);
+    return await packet(io, { kind: 'file', path, bytes }, opts);
   } catch (e) {
     if (isIoError(e)) return errorReport(kind, ioMessage(path, e), { file: path });
     throw e;
