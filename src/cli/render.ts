@@ -118,21 +118,21 @@ function renderPacketReport(r: Report, ap: AuditPacketReport, c: Painter): strin
   const stop = skipCause(r, ap);
   checks.push(['schema', status(ap.schema_check, c), checkDetail(ap, 'schema: ', ap.schema_check, stop)]);
   checks.push(['chain', status(ap.chain_check, c), ap.chain_check === 'pass' ? chainLine(r) : checkDetail(ap, 'chain: ', ap.chain_check, stop)]);
-  checks.push(['cross-check', status(ap.cross_check, c), ap.cross_check === 'pass' ? `every cross-checked claim matches the chain${ap.counting ? ` (counting ${ap.counting})` : ''}` : checkDetail(ap, 'cross-check: ', ap.cross_check, stop)]);
+  checks.push(['cross-check', status(ap.cross_check, c), ap.cross_check === 'pass' ? `every cross-checked claim matches the chain${ap.counting ? ` (counting ${ap.counting})` : ''}` : ap.chain_check === 'fail' && ap.cross_check === 'fail' ? 'every count differs because the chain did not verify' : checkDetail(ap, 'cross-check: ', ap.cross_check, stop)]);
   checks.push(['lifecycle', ap.lifecycle_assessment === 'assessed' ? `${ap.lifecycle_status}` : 'skipped', ap.lifecycle_assessment === 'assessed' ? `${ap.lifecycle_reason}${ap.lifecycle_status === 'BROKEN' ? ' (makes the packet invalid)' : ' (informational)'}` : (ap.lifecycle_assessment_reason ?? '')]);
   lines.push(checks.toString());
   lines.push(`verdict: ${ap.verdict === '' ? '(unset)' : clean(ap.verdict)}   trusted: ${ap.trusted ? 'yes' : 'no'}   valid: ${ap.valid ? 'yes' : 'no'}${ap.counting ? `   counting: ${ap.counting}` : ''}`);
 
   if (ap.schema_check === 'pass') lines.push(totalsTable(ap, c));
-  if (r.receipt_count !== null) lines.push(chainSummary(r, c));
+  if (r.receipt_count !== null) lines.push(...chainSummary(r));
 
   if (ap.unverified_claims.length > 0) {
     lines.push(c.bold('Unverified claims') + ' (stated by packet.json, NOT confirmed by the signed evidence):');
-    for (const claim of ap.unverified_claims) lines.push(`  ${clean(claim.field)}: ${clean(claimValue(claim.value))}`);
+    for (const [group, claims] of groupClaims(ap.unverified_claims)) lines.push(`  ${group}: ${claims.join(', ')}`);
   }
   if (ap.errors?.length) {
     lines.push(c.bold('Errors:'));
-    for (const e of ap.errors) lines.push(`  ${c.red('✗')} ${clean(e)}`);
+    for (const e of groupedErrors(ap)) lines.push(`  ${c.red('✗')} ${clean(e)}`);
   }
   for (const w of ap.warnings ?? []) lines.push(`  ${c.yellow('warning:')} ${clean(w)}`);
   if (r.verdict !== 'valid') {
@@ -182,28 +182,51 @@ function chainLine(r: Report): string {
   return `${r.receipt_count} receipt${r.receipt_count === 1 ? '' : 's'}, final chain_seq ${r.final_seq}, signed by ${keys}${r.unpinned ? ' (NOT a key you pinned)' : ''}`;
 }
 
+/** Packet claims against the chain, one column per bucket; mismatches in red. */
 function totalsTable(ap: AuditPacketReport, c: Painter): string {
   const chain = ap.chain_counts ?? null;
-  const head = ['', 'packet', chain ? `chain (${ap.counting ?? 'all receipts'})` : 'chain'];
-  const t = new Table({ head: head.map((h) => c.bold(h)), style: { head: [], border: [] } });
-  const cell = (packet: number, ch: number | undefined) => {
-    if (ch === undefined) return [String(packet), '—'];
-    return packet === ch ? [String(packet), String(ch)] : [c.red(String(packet)), c.red(String(ch))];
-  };
-  t.push(['receipt_count', ...cell(ap.summary.receipt_count, chain?.receipt_count)]);
-  for (const b of VERDICT_BUCKETS) t.push([b, ...cell(ap.summary.totals[b], chain?.totals[b])]);
+  const t = new Table({ head: ['', 'receipts', ...VERDICT_BUCKETS].map((h) => c.bold(h)), style: { head: [], border: [] } });
+  const packetRow = [ap.summary.receipt_count, ...VERDICT_BUCKETS.map((b) => ap.summary.totals[b])];
+  const chainRow = chain ? [chain.receipt_count, ...VERDICT_BUCKETS.map((b) => chain.totals[b])] : null;
+  const paint = (n: number, i: number) => (chainRow && chainRow[i] !== packetRow[i] ? c.red(String(n)) : String(n));
+  t.push(['packet', ...packetRow.map(paint)]);
+  t.push([chain ? `chain (${ap.counting ?? 'all receipts'})` : 'chain', ...(chainRow ? chainRow.map(paint) : VERDICT_BUCKETS.map(() => '—').concat('—'))]);
   return t.toString();
 }
 
-function chainSummary(r: Report, c: Painter): string {
-  const t = new Table({ style: { head: [], border: [] } });
-  const row = (k: string, v: string) => t.push({ [c.bold(k)]: v });
-  row('evidence receipts', String(r.receipt_count));
-  row('final chain_seq', String(r.final_seq));
-  row('root hash', r.root_hash ?? '—');
-  row('signer keys', r.signer_keys.length ? r.signer_keys.join('\n') : '—');
-  if (r.start_time) row('time range', r.start_time === r.end_time ? r.start_time : `${r.start_time} → ${r.end_time}`);
-  return t.toString();
+function chainSummary(r: Report): string[] {
+  const out = [`root hash: ${r.root_hash ?? '—'}`];
+  if (r.start_time) out.push(`time range: ${r.start_time === r.end_time ? r.start_time : `${r.start_time} → ${r.end_time}`}`);
+  return out;
+}
+
+/** Claims by top-level member: `run: provider=local, agent_identity=…`. */
+function groupClaims(claims: AuditPacketReport['unverified_claims']): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const claim of claims) {
+    const field = clean(claim.field);
+    const dot = field.indexOf('.');
+    const group = dot < 0 ? field : field.slice(0, dot);
+    const name = dot < 0 ? '' : field.slice(dot + 1);
+    const value = clean(claimValue(claim.value));
+    const list = groups.get(group) ?? [];
+    list.push(name ? `${name}=${value}` : value);
+    groups.set(group, list);
+  }
+  return groups;
+}
+
+/**
+ * A chain that failed makes every count compare against 0: one line says so
+ * instead of a cascade (--json keeps every line).
+ */
+function groupedErrors(ap: AuditPacketReport): string[] {
+  const errors = ap.errors ?? [];
+  if (ap.chain_check !== 'fail') return errors;
+  const cascade = errors.filter((e) => e.startsWith('cross-check: '));
+  const rest = errors.filter((e) => !e.startsWith('cross-check: ') && !e.startsWith('lifecycle: '));
+  if (cascade.length > 1) rest.splice(1, 0, `cross-check: ${cascade.length - 1} mismatches follow from the chain failure (the chain counts as 0 receipts); --json lists them`);
+  return rest;
 }
 
 function claimValue(v: unknown): string {
