@@ -42,9 +42,24 @@ const STRING_MEMBERS = ['session_id', 'chain_kind', 'writer_instance_id', 'trace
 const KNOWN = new Set<string>(['v', 'seq', 'ts', 'detail', ...STRING_MEMBERS]);
 const ZERO_TS = '0001-01-01T00:00:00Z';
 
-/** Go matches member names case-insensitively (with Unicode simple folding: ſ→s, K→k). */
-function fold(name: string): string {
-  return name.toUpperCase().toLowerCase();
+/**
+ * The known member a name would reach through Go's case-insensitive match,
+ * or null. Known names are lowercase ASCII, and under Unicode simple case
+ * folding only the ASCII letters themselves, ſ (U+017F, folds with s) and
+ * the Kelvin sign (U+212A, folds with k) reach ASCII letters.
+ */
+function foldAlias(name: string): string | null {
+  for (const known of KNOWN) {
+    if (known.length !== name.length || known === name) continue;
+    let same = true;
+    for (let i = 0; i < known.length && same; i++) {
+      const c = name[i]!;
+      const k = known[i]!;
+      same = c === k || c.toLowerCase() === k && c.charCodeAt(0) < 0x80 || (c === '\u017f' && k === 's') || (c === '\u212a' && k === 'k');
+    }
+    if (same) return known;
+  }
+  return null;
 }
 
 /** Applies the §7.2 reading rules to one parsed line. */
@@ -52,9 +67,8 @@ export function readEntry(o: JVal, text: string): { ok: true; entry: RecorderEnt
   const bad = (reason: RejectReason, pointer: string, message: string) => ({ ok: false as const, problem: { reason, pointer, message } });
   if (!(o instanceof JObj)) return bad('malformed_json', '', `a recorder entry must be a JSON object, found ${typeName(o)}`);
   for (const k of o.keys) {
-    if (!KNOWN.has(k) && KNOWN.has(fold(k))) {
-      return bad('unknown_field', `/${k}`, `member ${JSON.stringify(k)} is a case-folded alias of "${fold(k)}", which Go would silently read`);
-    }
+    const alias = KNOWN.has(k) ? null : foldAlias(k);
+    if (alias) return bad('unknown_field', `/${k}`, `member ${JSON.stringify(k)} is a case-folded alias of "${alias}", which Go would silently read`);
   }
   const vRaw = o.get('v');
   if (vRaw !== undefined && vRaw !== null && !isIntegerLiteral(vRaw)) return bad('malformed_json', '/v', `"v" must be an integer, found ${typeName(vRaw)}`);
@@ -145,7 +159,11 @@ export class EntryChain {
   entries = 0;
   checkpoints = 0;
 
-  constructor(private readonly checkpointKey: string | null) {}
+  /**
+   * `checkpointKeys` lists the keys a checkpoint may be signed by, or is null
+   * when checkpoints are not checked (no single pinned key, §9.1).
+   */
+  constructor(private readonly checkpointKeys: (() => readonly string[]) | null) {}
 
   observe(e: RecorderEntry, file: string, lineNo: number, receiptsSoFar: () => ChainSummary | null): void {
     this.entries++;
@@ -180,14 +198,16 @@ export class EntryChain {
   }
 
   private checkpointProblem(e: RecorderEntry): EntryProblem | null {
-    if (!this.checkpointKey) return null;
+    if (!this.checkpointKeys) return null;
     const d = e.detail;
     const sig = d instanceof JObj ? d.get('signature') : undefined;
     if (typeof sig !== 'string' || sig === '') {
       return { reason: 'missing_required_field', pointer: '/detail/signature', message: 'checkpoint carries no signature, but a checkpoint key is configured' };
     }
-    const ok = /^[0-9a-fA-F]{128}$/.test(sig) && verifyEd25519(this.checkpointKey, Buffer.from(e.prevHash, 'ascii'), Buffer.from(sig, 'hex'));
-    return ok ? null : { reason: 'signature_invalid', pointer: '/detail/signature', message: 'checkpoint signature does not verify over its prev_hash under the checkpoint key' };
+    const bytes = /^[0-9a-fA-F]{128}$/.test(sig) ? Buffer.from(sig, 'hex') : null;
+    const message = Buffer.from(e.prevHash, 'ascii');
+    const ok = bytes !== null && this.checkpointKeys().some((k) => verifyEd25519(k, message, bytes));
+    return ok ? null : { reason: 'signature_invalid', pointer: '/detail/signature', message: 'checkpoint signature does not verify over its prev_hash under the pinned key or a key the chain rotated to' };
   }
 }
 

@@ -104,6 +104,11 @@ export class ChainWalker {
     return this.index;
   }
 
+  /** Signer keys of the receipts accepted so far, in first-seen order (each pinned or reached by an authorised rotation). */
+  get acceptedSignerKeys(): readonly string[] {
+    return this.signerKeys;
+  }
+
   /** Records a failure of the next receipt found before step 11 (steps 4–10). */
   reject(reason: RejectReason, message: string, where: Where): void {
     if (this.stopped) return;

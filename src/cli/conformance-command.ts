@@ -4,7 +4,7 @@
  * score it. Ends with the line `N passed, M failed`; exit 1 on any mismatch.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
@@ -13,7 +13,7 @@ import { CorpusError, loadCorpus, runCorpus, type Fixture, type RunOptions } fro
 import { parseJsonBytes, toPlain } from '../json/strict.js';
 import { toJson } from '../report/json-out.js';
 import { EXIT } from '../report/reasons.js';
-import { collect, durationOption, pinnedKeysFrom, UsageError, type Io } from './common.js';
+import { collect, durationOption, pinnedKeysFrom, timeOption, UsageError, type Io } from './common.js';
 
 export interface ConformanceFlags {
   pubkey?: string[];
@@ -55,6 +55,12 @@ export async function runConformance(dir: string, flags: ConformanceFlags, io: I
     if (!k) throw new UsageError(`no trusted key: pass --pubkey KEY, or put a test-key.json with public_key_hex in ${dir}`);
     pinnedKeys = await pinnedKeysFrom([k], io);
   }
+  try {
+    await access(dir);
+  } catch {
+    io.stderr(`egress-verify conformance: ${dir}: no such directory or not readable\n`);
+    return EXIT.error;
+  }
   let fixtures: Fixture[];
   try {
     fixtures = await loadCorpus(dir);
@@ -67,6 +73,7 @@ export async function runConformance(dir: string, flags: ConformanceFlags, io: I
   }
   const maxAge = durationOption('--max-age', flags.maxAge);
   const skew = durationOption('--max-future-skew', flags.maxFutureSkew);
+  timeOption('--now', flags.now);
   const run: RunOptions = {
     pinnedKeys,
     ...(flags.now ? { now: flags.now } : {}),
@@ -74,7 +81,16 @@ export async function runConformance(dir: string, flags: ConformanceFlags, io: I
     ...(skew !== undefined ? { maxFutureSkewSeconds: skew } : {}),
     ...(flags.verifier ? { external: externalVerifier(flags.verifier) } : {}),
   };
-  const summary = await runCorpus(fixtures, run);
+  let summary;
+  try {
+    summary = await runCorpus(fixtures, run);
+  } catch (e) {
+    if (e instanceof CorpusError) {
+      io.stderr(`egress-verify conformance: ${e.message}\n`);
+      return EXIT.invalid;
+    }
+    throw e;
+  }
   if (flags.json) {
     io.stdout(toJson(summary) + '\n');
   } else {

@@ -131,22 +131,42 @@ export interface RunOptions {
 
 async function optionsFor(f: Fixture, run: RunOptions, registry: SignatureRegistry): Promise<VerifyOptions> {
   const vc = f.expect.verifier_config ?? {};
+  const bad = (what: string) => new CorpusError(`${f.expectPath}: verifier_config.${what}`);
   const endorsements: Endorsement[] = [];
   for (const rel of vc.rotation_endorsements ?? []) {
+    if (typeof rel !== 'string') throw bad('rotation_endorsements must be an array of paths');
     const p = resolve(dirname(f.expectPath), rel);
-    const e = parseEndorsement(await readFile(p));
-    if (!e.ok) throw new CorpusError(`${f.expectPath}: endorsement ${rel}: ${e.message}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(p);
+    } catch (e) {
+      throw bad(`rotation_endorsements: cannot read ${rel} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    const e = parseEndorsement(bytes);
+    if (!e.ok) throw bad(`rotation_endorsements: ${rel}: ${e.message}`);
     endorsements.push(e.endorsement);
   }
-  const now = vc.now ?? run.now;
+  const nowText = vc.now ?? run.now;
+  const now = nowText === undefined ? undefined : parseGoTime(String(nowText));
+  if (nowText !== undefined && !now) throw bad(`now ${JSON.stringify(nowText)} is not an RFC 3339 time`);
+  const seconds = (name: 'max_age' | 'max_future_skew', v: unknown): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad(`${name} must be a non-negative number of seconds`);
+    return v;
+  };
+  const maxAge = seconds('max_age', vc.max_age);
+  const skew = seconds('max_future_skew', vc.max_future_skew);
+  if (vc.pinned_keys !== undefined && (!Array.isArray(vc.pinned_keys) || vc.pinned_keys.some((k) => typeof k !== 'string' || !/^[0-9a-fA-F]{64}$/.test(k)))) {
+    throw bad('pinned_keys must be an array of 64-hex keys');
+  }
   return conformanceOptions({
     pinnedKeys: vc.pinned_keys ?? run.pinnedKeys,
     endorsements,
     recorderSessionId: vc.recorder_session_id ?? null,
     registry,
-    ...(now !== undefined ? { now: parseGoTime(now)! } : {}),
-    ...(vc.max_age !== undefined ? { maxAgeSeconds: vc.max_age } : run.maxAgeSeconds !== undefined ? { maxAgeSeconds: run.maxAgeSeconds } : {}),
-    ...(vc.max_future_skew !== undefined ? { maxFutureSkewSeconds: vc.max_future_skew } : run.maxFutureSkewSeconds !== undefined ? { maxFutureSkewSeconds: run.maxFutureSkewSeconds } : {}),
+    ...(now ? { now } : {}),
+    ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : run.maxAgeSeconds !== undefined ? { maxAgeSeconds: run.maxAgeSeconds } : {}),
+    ...(skew !== undefined ? { maxFutureSkewSeconds: skew } : run.maxFutureSkewSeconds !== undefined ? { maxFutureSkewSeconds: run.maxFutureSkewSeconds } : {}),
   });
 }
 

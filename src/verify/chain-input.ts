@@ -123,8 +123,10 @@ export async function verifyChainFiles(
 }
 
 async function walkFiles(cv: ChainVerification, files: readonly ChainFile[], opts: VerifyOptions, kindHint?: 'chain' | 'recorder'): Promise<Report> {
-  const checkpointKey = opts.pinnedKeys.length === 1 ? opts.pinnedKeys[0]! : null;
-  const entries = new EntryChain(checkpointKey);
+  // Checkpoints are signed by the recorder's key: the single pinned key, or a
+  // key the receipt chain has rotated to through an authorised transition.
+  const pinnedKey = opts.pinnedKeys.length === 1 ? opts.pinnedKeys[0]! : null;
+  const entries = new EntryChain(pinnedKey ? () => [pinnedKey, ...cv.walker.acceptedSignerKeys] : null);
   let kind: 'chain' | 'recorder' | null = kindHint ?? null;
   let readFailure: Failure | null = null;
   let torn: TornLine | null = null;
@@ -202,7 +204,7 @@ async function walkFiles(cv: ChainVerification, files: readonly ChainFile[], opt
   const resolvedKind: InputKind | null = kind;
   if (readFailure) return invalidReport(resolvedKind, readFailure, unpinned);
   const notes = evidenceCount > 0 ? [evidenceNote(evidenceCount)] : [];
-  const reportKind: InputKind = resolvedKind ?? kindHint ?? 'chain';
+  const reportKind: InputKind | null = resolvedKind ?? kindHint ?? null;
   if (outcome.failure) return invalidReport(reportKind, outcome.failure, unpinned, notes.length ? { notes } : {});
   if (entries.first) {
     const f = entries.first;
@@ -228,7 +230,7 @@ async function walkFiles(cv: ChainVerification, files: readonly ChainFile[], opt
     }
     return invalidReport(reportKind, { reason: 'malformed_json', message: 'empty chain: no receipts found', where: files[0] ? { file: files[0].name } : {} }, unpinned);
   }
-  return chainReport(reportKind, { ...outcome, summary: outcome.summary }, { pinned: !unpinned, allowUnpinned: opts.allowUnpinned }, { totals: cv.tally.all, notes });
+  return chainReport(reportKind ?? 'chain', { ...outcome, summary: outcome.summary }, { pinned: !unpinned, allowUnpinned: opts.allowUnpinned }, { totals: cv.tally.all, notes });
 }
 
 function lineShape(v: JVal): 'chain' | 'recorder' | 'other' {

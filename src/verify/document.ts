@@ -4,7 +4,7 @@
  * EvidenceReceipt v2). Audit Packet documents are handed back to the caller.
  */
 import { compactRawPlain } from '../json/go-encode.js';
-import { JArr, JObj, lineCol, parseJsonBytes, type JVal } from '../json/strict.js';
+import { JArr, JNum, JObj, lineCol, parseJsonBytes, type JVal } from '../json/strict.js';
 import type { Failure } from '../report/reasons.js';
 import { chainReport, invalidReport, type Report } from '../report/report.js';
 import { isIntegerLiteral } from '../receipt/validate.js';
@@ -27,7 +27,7 @@ export async function verifyDocument(bytes: Uint8Array, file: string, opts: Veri
   const unpinned = opts.pinnedKeys.length === 0;
   const reject = (f: Failure, kind: 'receipt' | 'chain' = 'receipt'): DocumentResult => ({ report: invalidReport(kind, f, unpinned) });
   if (bytes.length > MAX_DOCUMENT_BYTES) {
-    return reject({ reason: 'malformed_json', message: `file is ${bytes.length} bytes, over the 8 MiB limit for a single JSON document`, where: { file } });
+    return reject({ reason: 'malformed_json', message: `file is larger than the 8 MiB (${MAX_DOCUMENT_BYTES} bytes) limit for a single JSON document`, where: { file } });
   }
   const parsed = parseJsonBytes(bytes);
   if (!parsed.ok) {
@@ -38,13 +38,11 @@ export async function verifyDocument(bytes: Uint8Array, file: string, opts: Veri
   if (value instanceof JObj && value.has('schema_version')) return { packet: true };
 
   // Step 3: wrappers.
-  if (value instanceof JObj && hasExactly(value, ['body', 'declared_length'])) return { report: await verifyPadded(value, text, file, opts) };
-  if (value instanceof JObj && hasExactly(value, ['declared_receipt_count', 'receipts'])) {
-    const arr = value.get('receipts');
-    const declared = value.get('declared_receipt_count');
-    if (!(arr instanceof JArr) || !isIntegerLiteral(declared)) {
-      return reject({ reason: 'malformed_json', message: 'a receipt bundle needs "receipts" (an array) and "declared_receipt_count" (an integer)', where: { file } }, 'chain');
-    }
+  // Step 3: wrappers — exactly these members with these types; anything else is verified as a receipt.
+  if (value instanceof JObj && isPadded(value)) return { report: await verifyPadded(value, text, file, opts) };
+  if (value instanceof JObj && isBundle(value)) {
+    const arr = value.get('receipts') as JArr;
+    const declared = value.get('declared_receipt_count') as JNum;
     if (BigInt(declared.raw) !== BigInt(arr.items.length)) {
       return reject(
         { reason: 'receipt_count_mismatch', message: `bundle declares ${declared.raw} receipts but carries ${arr.items.length}`, where: { file, pointer: '/declared_receipt_count' } },
@@ -56,13 +54,19 @@ export async function verifyDocument(bytes: Uint8Array, file: string, opts: Veri
   return { report: await verifySingle(value, text, { file, line: value instanceof JObj ? lineCol(text, value.start).line : 1 }, '', opts) };
 }
 
+function isPadded(o: JObj): boolean {
+  const declared = o.get('declared_length');
+  return hasExactly(o, ['body', 'declared_length']) && o.get('body') instanceof JObj && isIntegerLiteral(declared) && !declared.raw.startsWith('-');
+}
+
+function isBundle(o: JObj): boolean {
+  return hasExactly(o, ['declared_receipt_count', 'receipts']) && o.get('receipts') instanceof JArr && isIntegerLiteral(o.get('declared_receipt_count'));
+}
+
 async function verifyPadded(w: JObj, text: string, file: string, opts: VerifyOptions): Promise<Report> {
-  const body = w.get('body');
-  const declared = w.get('declared_length');
+  const body = w.get('body') as JObj;
+  const declared = w.get('declared_length') as JNum;
   const unpinned = opts.pinnedKeys.length === 0;
-  if (!(body instanceof JObj) || !isIntegerLiteral(declared) || declared.raw.startsWith('-')) {
-    return invalidReport('receipt', { reason: 'malformed_json', message: 'a padded receipt needs "body" (an object) and "declared_length" (a non-negative integer)', where: { file } }, unpinned);
-  }
   const [s, e] = w.span('body')!;
   const measured = Buffer.byteLength(compactRawPlain(text.slice(s, e)), 'utf8');
   if (BigInt(declared.raw) !== BigInt(measured)) {

@@ -140,15 +140,17 @@ export function evidenceSessions(names: readonly string[]): Map<string, string[]
 async function verifyEvidenceDir(dir: string, sessions: Map<string, string[]>, opts: VerifyOptions): Promise<Report> {
   const reports: SessionReport[] = [];
   for (const [id, files] of sessions) {
+    // Endorsements bind to one recorder session: --session-id when given,
+    // else each session's own id. Other sessions must not see them.
+    const bound = opts.recorderSessionId === null || opts.recorderSessionId === id;
     const sessionOpts: VerifyOptions = {
       ...opts,
-      recorderSessionId: opts.recorderSessionId ?? id,
-      // Endorsements bind to one recorder session; the others must not see them.
-      endorsements: opts.endorsements.filter((e) => e.sessionId === (opts.recorderSessionId ?? id)),
+      recorderSessionId: id,
+      endorsements: bound ? opts.endorsements.filter((e) => e.sessionId === id) : [],
     };
     let r: Report;
     try {
-      r = await verifyJsonl(files.map((f) => fileSource(join(dir, f), join(basename(dir), f))), sessionOpts, 'recorder');
+      r = await verifyJsonl(files.map((f) => fileSource(join(dir, f))), sessionOpts, 'recorder');
     } catch (e) {
       if (!isIoError(e)) throw e;
       r = errorReport('recorder', ioMessage(join(dir, files[0]!), e), { file: join(dir, files[0]!) });
