@@ -1,11 +1,14 @@
 /**
- * A set of 128-bit fingerprints (the first 16 bytes of SHA-256) in one
- * typed array with open addressing: about 32 bytes per member instead of a
- * few hundred for a Set of strings, so replay detection over a whole input
- * keeps memory nearly flat as chains grow. A false "seen" would need a
- * 128-bit collision.
+ * A set of 128-bit fingerprints in one typed array with open addressing:
+ * about 32 bytes per member instead of a few hundred for a Set of strings,
+ * so replay detection over a whole input keeps memory nearly flat as chains
+ * grow.
+ *
+ * The fingerprint is a fast non-cryptographic hash (four murmur-style lanes).
+ * A collision can only make the set say "seen" for a new key, i.e. reject,
+ * never accept a real replay (equal keys always collide); and the keys are
+ * signed action ids, which only the key holder chooses.
  */
-import { sha256 } from '../crypto/ed25519.js';
 
 export class FingerprintSet {
   private slots: Uint32Array;
@@ -23,13 +26,23 @@ export class FingerprintSet {
 
   /** Adds `key`; returns false when it was already present. */
   add(key: string): boolean {
-    const d = sha256(key);
-    const a = d.readUInt32LE(0) | 1; // never 0: an all-zero slot is empty
-    const b = d.readUInt32LE(4);
-    const c = d.readUInt32LE(8);
-    const e = d.readUInt32LE(12);
+    let a = 0x9e3779b9 ^ key.length;
+    let b = 0x85ebca6b;
+    let c = 0xc2b2ae35;
+    let e = 0x27d4eb2f;
+    for (let i = 0; i < key.length; i++) {
+      const k = key.charCodeAt(i);
+      a = Math.imul(a ^ k, 0x01000193);
+      b = Math.imul(b ^ k, 0x5bd1e995);
+      c = Math.imul((c << 5) | (c >>> 27), 0x1b873593) ^ k;
+      e = Math.imul(e + k, 0xcc9e2d51) ^ (e >>> 15);
+    }
+    a = fmix(a ^ e);
+    b = fmix(b ^ a);
+    c = fmix(c ^ b);
+    e = fmix(e ^ c);
     if ((this.count + 1) * 2 > this.slots.length / 4) this.grow();
-    return this.insert(a >>> 0, b, c, e);
+    return this.insert((a | 1) >>> 0, b >>> 0, c >>> 0, e >>> 0); // a is never 0: an all-zero slot is empty
   }
 
   private insert(a: number, b: number, c: number, e: number): boolean {
@@ -55,4 +68,13 @@ export class FingerprintSet {
     this.count = 0;
     for (let o = 0; o < old.length; o += 4) if (old[o] !== 0) this.insert(old[o]!, old[o + 1]!, old[o + 2]!, old[o + 3]!);
   }
+}
+
+/** Murmur3's finaliser: every input bit affects every output bit. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

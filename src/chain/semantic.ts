@@ -33,7 +33,7 @@ export class VerdictContradictions {
   observe(r: Receipt, where: Where): void {
     if (this.first) return;
     if (r.verdict !== 'block' && r.verdict !== 'allow') return;
-    const key = detach(`${r.target}\u0000${r.policyHash}\u0000${r.actionType}\u0000${r.method}`);
+    const key = `${r.target}\u0000${r.policyHash}\u0000${r.actionType}\u0000${r.method}`;
     if (r.verdict === 'allow') {
       if (isResolution(r)) return;
       const a = this.blocks.get(key)?.find((c) => {
@@ -52,7 +52,7 @@ export class VerdictContradictions {
     }
     if (r.decisionPhase === 'outcome' || STATEFUL_BLOCK_LAYERS.has(r.layer)) return;
     let list = this.blocks.get(key);
-    if (!list) this.blocks.set(key, (list = []));
+    if (!list) this.blocks.set(detach(key), (list = []));
     if (list.length >= MAX_CANDIDATES_PER_REQUEST) list.shift();
     list.push({ time: r.time, actionId: detach(r.actionId), where });
   }

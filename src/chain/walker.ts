@@ -9,7 +9,7 @@
  * reported instead whenever it belongs to an earlier receipt, or to the same
  * receipt (step 11 precedes steps 12–14).
  */
-import { verifyEd25519, verifyEd25519Async } from '../crypto/ed25519.js';
+import { verifyEd25519, verifyEd25519Callback } from '../crypto/ed25519.js';
 import type { Failure, RejectReason, Where } from '../report/reasons.js';
 import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
 import { isKeyText, signatureBytes, signedFacts, type SignatureRegistry, type SignedFacts } from '../receipt/signature.js';
@@ -56,7 +56,8 @@ interface Pending {
   index: number;
   receipt: SignedFacts;
   where: Where;
-  ok: Promise<boolean>;
+  /** 0 while the thread pool works on it, then 1 (valid) or 2 (invalid). */
+  result: 0 | 1 | 2;
 }
 
 const GENESIS = 'genesis';
@@ -77,7 +78,10 @@ export class ChainWalker {
   private readonly replayKeys = new FingerprintSet();
   private readonly sessions = new SessionTracker();
   private readonly contradictions: VerdictContradictions;
+  /** Signature checks in flight, oldest first (a bounded window, so shift() is cheap). */
   private readonly pending: Pending[] = [];
+  /** Resolves the drain loop's wait when any check completes. */
+  private wake: (() => void) | null = null;
   private syncFailure: { index: number; failure: Failure } | null = null;
   private sigFailure: Failure | null = null;
 
@@ -148,7 +152,14 @@ export class ChainWalker {
     }
 
     // 11d. Signature under the (now trusted) key, off the main thread.
-    this.pending.push({ index: this.index, receipt: signedFacts(r), where: at, ok: verifyEd25519Async(r.signerKey, r.digest, sig) });
+    const pending: Pending = { index: this.index, receipt: signedFacts(r, sig), where: at, result: 0 };
+    this.pending.push(pending);
+    verifyEd25519Callback(r.signerKey, r.digest, sig, (ok) => {
+      pending.result = ok ? 1 : 2;
+      const wake = this.wake;
+      this.wake = null;
+      wake?.();
+    });
 
     // 12. Freshness.
     const f = this.freshnessProblem(r);
@@ -293,14 +304,19 @@ export class ChainWalker {
     return null;
   }
 
-  /** Awaits the oldest signature checks until at most `limit` remain. */
+  /** Settles the oldest signature checks until at most `limit` remain in flight. */
   async drainTo(limit: number): Promise<void> {
-    while (this.pending.length > limit && !this.sigFailure) await this.settleOldest();
+    while (this.pending.length > limit && !this.sigFailure) {
+      if (this.pending[0]!.result === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      this.settle(this.pending.shift()!);
+    }
   }
 
-  private async settleOldest(): Promise<void> {
-    const p = this.pending.shift()!;
-    if (await p.ok) {
+  private settle(p: Pending): void {
+    if (p.result === 1) {
       this.registry.register(p.receipt);
       return;
     }

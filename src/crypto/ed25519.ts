@@ -92,6 +92,20 @@ export function verifyEd25519Async(keyHex: string, message: Uint8Array, signatur
   });
 }
 
+/**
+ * Callback form without a Promise per call: a chain walker issues one of
+ * these per receipt, so the allocation and the microtask hop matter.
+ */
+export function verifyEd25519Callback(keyHex: string, message: Uint8Array, signature: Uint8Array, done: (ok: boolean) => void): void {
+  const key = keyForVerify(keyHex, signature);
+  if (!key) return void queueMicrotask(() => done(false));
+  try {
+    crypto.verify(null, message, key, signature, (err, ok) => done(!err && ok));
+  } catch {
+    queueMicrotask(() => done(false));
+  }
+}
+
 /** The Ed25519 private key whose RFC 8032 secret seed is these 32 bytes. */
 export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   if (seed.length !== ED25519_SEED_BYTES) {

@@ -41,8 +41,20 @@ function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-/** Parses the accepted grammar; null when the text does not match it. */
+// Validation, canonical encoding and freshness each read the same timestamp
+// in a row; a two-entry memo saves the re-parse on the hot path.
+const memo: [string, GoTime | null][] = [];
+
+/** Parses the accepted grammar; null when the text does not match it. The result is shared: do not mutate it. */
 export function parseGoTime(s: string): GoTime | null {
+  for (const [k, v] of memo) if (k === s) return v;
+  const t = parseUncached(s);
+  memo.unshift([s, t]);
+  if (memo.length > 2) memo.pop();
+  return t;
+}
+
+function parseUncached(s: string): GoTime | null {
   const m = GRAMMAR.exec(s);
   if (!m) return null;
   const year = +m[1]!;

@@ -280,12 +280,11 @@ export function checkValidate(env: JObj, text: string, policy: StructurePolicy):
 }
 
 /** Code points that make `header_injection`: C0 controls except TAB, LF, CR. */
+const INJECTED = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+
 function injectedControl(s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c;
-  }
-  return -1;
+  const m = INJECTED.exec(s);
+  return m ? m[0].charCodeAt(0) : -1;
 }
 
 /** Step 10: control characters anywhere in the signed string surface (§9.2). */

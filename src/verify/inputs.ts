@@ -40,7 +40,7 @@ function ioMessage(path: string, e: NodeJS.ErrnoException): string {
 }
 
 export function fileSource(path: string, name = path): ChainFile {
-  return { name, chunks: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+  return { name, chunks: () => createReadStream(path, { highWaterMark: 256 * 1024 }) };
 }
 
 /** Reads at most `limit` + 1 bytes, so an oversized file is detected without reading it whole. */
