@@ -71,7 +71,8 @@ const probe = `
   const t0 = performance.now();
   const r = await verifyPath(${JSON.stringify(file)}, verifyOptions({ pinnedKeys: [${JSON.stringify(signer.publicKeyHex)}], now: parseGoTime('2026-11-21T00:00:00Z') }));
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ verdict: r.verdict, reason: r.reason, count: r.receipt_count, ms, maxRssKiB: process.resourceUsage().maxRSS }));
+  const cpu = process.cpuUsage();
+  process.stdout.write(JSON.stringify({ verdict: r.verdict, reason: r.reason, count: r.receipt_count, ms, cpuUs: cpu.user + cpu.system, maxRssKiB: process.resourceUsage().maxRSS }));
 `;
 const res = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
 if (res.status !== 0) {
@@ -84,5 +85,27 @@ console.log(`chain: ${receipts.toLocaleString('en-US')} receipts, ${(size / 2 **
 console.log(`verify: ${m.verdict}${m.reason ? ` (${m.reason})` : ''}, ${m.count} receipts in ${(m.ms / 1000).toFixed(2)} s`);
 console.log(`receipts/s: ${Math.round(rate).toLocaleString('en-US')}   (target ≥ 12,000)`);
 console.log(`peak RSS: ${(m.maxRssKiB / 1024).toFixed(1)} MB   (target < 150 MB)`);
+console.log(`CPU per receipt: ${(m.cpuUs / m.count).toFixed(0)} µs (all threads)`);
+
+// The ceiling on this machine: Ed25519 verification alone, one thread and the thread pool.
+const { sign, verify, generateKeyPairSync } = await import('node:crypto');
+const kp = generateKeyPairSync('ed25519');
+const msg = Buffer.alloc(32, 7);
+const sig = sign(null, msg, kp.privateKey);
+let n = 0;
+let t0 = performance.now();
+while (performance.now() - t0 < 1000) {
+  verify(null, msg, kp.publicKey, sig);
+  n++;
+}
+const syncRate = n / ((performance.now() - t0) / 1000);
+t0 = performance.now();
+const total = 20000;
+await new Promise((resolve) => {
+  let done = 0;
+  for (let i = 0; i < total; i++) verify(null, msg, kp.publicKey, sig, () => ++done === total && resolve());
+});
+const poolRate = total / ((performance.now() - t0) / 1000);
+console.log(`for scale, Ed25519 verification alone: ${Math.round(syncRate).toLocaleString('en-US')}/s on one thread, ${Math.round(poolRate).toLocaleString('en-US')}/s on the thread pool`);
 if (keep) console.log(`kept: ${file} (public key ${signer.publicKeyHex})`);
 else rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,8 @@
  * reported instead whenever it belongs to an earlier receipt, or to the same
  * receipt (step 11 precedes steps 12–14).
  */
-import { verifyEd25519, verifyEd25519Callback } from '../crypto/ed25519.js';
+import { ThreadPoolVerifier, type SignatureVerifier } from '../crypto/signature-verifier.js';
+import { verifyEd25519 } from '../crypto/ed25519.js';
 import type { Failure, RejectReason, Where } from '../report/reasons.js';
 import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
 import { isKeyText, signatureBytes, signedFacts, type SignatureRegistry, type SignedFacts } from '../receipt/signature.js';
@@ -90,6 +91,8 @@ export class ChainWalker {
     private readonly trust: TrustConfig,
     private readonly freshness: FreshnessPolicy,
     private readonly registry: SignatureRegistry,
+    /** Where signature math runs (off the main thread); one per walk. */
+    private readonly verifier: SignatureVerifier = new ThreadPoolVerifier(),
   ) {
     this.pinned = new Set(trust.pinnedKeys.map((k) => k.toLowerCase()));
     this.contradictions = new VerdictContradictions(freshness.verdictWindowSeconds);
@@ -154,7 +157,7 @@ export class ChainWalker {
     // 11d. Signature under the (now trusted) key, off the main thread.
     const pending: Pending = { index: this.index, receipt: signedFacts(r, sig), where: at, result: 0 };
     this.pending.push(pending);
-    verifyEd25519Callback(r.signerKey, r.digest, sig, (ok) => {
+    this.verifier.submit(r.signerKey, r.digest, sig, (ok) => {
       pending.result = ok ? 1 : 2;
       const wake = this.wake;
       this.wake = null;
@@ -308,6 +311,7 @@ export class ChainWalker {
   async drainTo(limit: number): Promise<void> {
     while (this.pending.length > limit && !this.sigFailure) {
       if (this.pending[0]!.result === 0) {
+        this.verifier.flush();
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
