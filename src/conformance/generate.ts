@@ -26,6 +26,7 @@ import { endorsementDigest, type Endorsement } from '../chain/endorsement.js';
 import { privateKeyFromSeed, seedFromPhrase, sha256, sha256Hex, signEd25519 } from '../crypto/ed25519.js';
 import { RecorderChainWriter, type Decision } from '../emit/chain.js';
 import { signerFrom, type Signer } from '../emit/receipt.js';
+import type { Category, Expectation, InputFormat } from './runner.js';
 
 // ---------------------------------------------------------------------------
 // Keys
@@ -687,17 +688,7 @@ function endorsementFile(prior: Signer, f: { sessionId: string; priorFinalSeq: b
 // ---------------------------------------------------------------------------
 // The corpus
 
-type Category = 'golden' | 'malicious' | 'edge';
-type InputFormat = 'receipt' | 'chain' | 'receipt_bundle' | 'recorder';
-
-interface VerifierConfig {
-  pinned_keys?: string[];
-  rotation_endorsements?: string[];
-  recorder_session_id?: string;
-  now?: string;
-  max_age?: number;
-  max_future_skew?: number;
-}
+type VerifierConfig = NonNullable<Expectation['verifier_config']>;
 
 interface Accept {
   format: InputFormat;

@@ -19,7 +19,7 @@ import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import { isBundleError, openZipBundle, type BundleError, type ZipBundle } from '../bundle/zip-reader.js';
 import type { ReportReason, Where } from '../report/reasons.js';
-import { isIoError, type PacketInput } from '../verify/inputs.js';
+import { ioMessage, isIoError, type PacketInput } from '../verify/inputs.js';
 import type { ChainFile } from '../verify/chain-input.js';
 
 /** packet.json's cap (§3.3 step 2): 8 MiB, checked before and after reading. */
@@ -77,17 +77,6 @@ function bundleInvalid(message: string, where: Where): { ok: false; finding: Sou
   return { ok: false, finding: { reason: 'bundle_invalid', message, where } };
 }
 
-function ioText(path: string, e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return `${path}: no such file or directory`;
-    case 'EACCES':
-    case 'EPERM':
-      return `${path}: permission denied`;
-    default:
-      return `${path}: cannot read (${e.code}: ${e.message})`;
-  }
-}
 
 /** A zip reader error as an outcome: io → exit 2; packet.json's cap → malformed_json; anything else → bundle_invalid. */
 export function bundleOutcome(e: BundleError, zipPath: string): { ok: false; io: string; where: Where } | { ok: false; finding: SourceFinding } {
@@ -102,7 +91,7 @@ export function bundleOutcome(e: BundleError, zipPath: string): { ok: false; io:
  */
 export function classifyStreamError(e: unknown, file: string): { ok: false; io: string; where: Where } | { ok: false; finding: SourceFinding } | null {
   if (isBundleError(e)) return bundleOutcome(e, file);
-  if (isIoError(e)) return { ok: false, io: ioText(file, e), where: { file } };
+  if (isIoError(e)) return { ok: false, io: ioMessage(file, e), where: { file } };
   return null;
 }
 
@@ -122,7 +111,7 @@ async function openDirSource(dir: string, packetPath: string, preRead: Buffer | 
     // R-new resolves PATH first, so a symlinked directory on the way is not a false escape (§1.2 item 6).
     base = await realpath(dir);
   } catch (e) {
-    if (isIoError(e)) return { ok: false, io: ioText(dir, e), where: { file: dir } };
+    if (isIoError(e)) return { ok: false, io: ioMessage(dir, e), where: { file: dir } };
     throw e;
   }
   return { ok: true, value: new DirSource(dir, base, packetPath, preRead) };
@@ -134,7 +123,7 @@ async function openZipSource(path: string): Promise<Obtained<PacketSource>> {
     return { ok: true, value: new ZipSource(path, bundle) };
   } catch (e) {
     if (isBundleError(e)) return bundleOutcome(e, path);
-    if (isIoError(e)) return { ok: false, io: ioText(path, e), where: { file: path } };
+    if (isIoError(e)) return { ok: false, io: ioMessage(path, e), where: { file: path } };
     throw e;
   }
 }
@@ -172,7 +161,7 @@ class DirSource implements PacketSource {
       // Symlinks in the given path are followed (§3.3 step 2); O_NONBLOCK keeps a FIFO from hanging the open.
       fh = await open(this.packetPath, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
     } catch (e) {
-      if (isIoError(e)) return { ok: false, io: ioText(this.packetPath, e), where };
+      if (isIoError(e)) return { ok: false, io: ioMessage(this.packetPath, e), where };
       throw e;
     }
     try {
@@ -183,7 +172,7 @@ class DirSource implements PacketSource {
       if (bytes.length > MAX_PACKET_BYTES) return tooLarge(this.packetFile, bytes.length, true);
       return { ok: true, value: bytes };
     } catch (e) {
-      if (isIoError(e)) return { ok: false, io: ioText(this.packetPath, e), where };
+      if (isIoError(e)) return { ok: false, io: ioMessage(this.packetPath, e), where };
       throw e;
     } finally {
       await fh.close().catch(() => undefined);
@@ -199,7 +188,7 @@ class DirSource implements PacketSource {
     try {
       fh = await open(real, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
     } catch (e) {
-      if (isIoError(e)) return { ok: false, io: ioText(shown, e), where };
+      if (isIoError(e)) return { ok: false, io: ioMessage(shown, e), where };
       throw e;
     }
     try {
@@ -210,7 +199,7 @@ class DirSource implements PacketSource {
       }
     } catch (e) {
       await fh.close().catch(() => undefined);
-      if (isIoError(e)) return { ok: false, io: ioText(shown, e), where };
+      if (isIoError(e)) return { ok: false, io: ioMessage(shown, e), where };
       throw e;
     }
     this.handles.add(fh);
@@ -252,7 +241,7 @@ class DirSource implements PacketSource {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return bundleInvalid(`artifacts.evidence ${JSON.stringify(rel)} names no file: ${shown} does not exist`, { file: shown, pointer: '/artifacts/evidence' });
-      if (isIoError(e)) return { ok: false, io: ioText(shown, e), where: { file: shown } };
+      if (isIoError(e)) return { ok: false, io: ioMessage(shown, e), where: { file: shown } };
       throw e;
     }
     if (!inside(this.base, real)) {
@@ -321,7 +310,7 @@ class ZipSource implements PacketSource {
       return { ok: true, value: await this.bundle.readEntry('packet.json', 'packet') };
     } catch (e) {
       if (isBundleError(e)) return bundleOutcome(e, this.zipPath);
-      if (isIoError(e)) return { ok: false, io: ioText(this.zipPath, e), where: { file: this.zipPath } };
+      if (isIoError(e)) return { ok: false, io: ioMessage(this.zipPath, e), where: { file: this.zipPath } };
       throw e;
     }
   }
@@ -342,7 +331,7 @@ class ZipSource implements PacketSource {
         }
         return bundleOutcome(e, this.zipPath);
       }
-      if (isIoError(e)) return { ok: false, io: ioText(this.zipPath, e), where: { file: this.zipPath } };
+      if (isIoError(e)) return { ok: false, io: ioMessage(this.zipPath, e), where: { file: this.zipPath } };
       throw e;
     }
   }

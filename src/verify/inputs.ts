@@ -27,7 +27,8 @@ export function isIoError(e: unknown): e is NodeJS.ErrnoException {
   return typeof e === 'object' && e !== null && IO_CODES.has((e as NodeJS.ErrnoException).code ?? '');
 }
 
-function ioMessage(path: string, e: NodeJS.ErrnoException): string {
+/** One line naming the path and why its bytes could not be read. */
+export function ioMessage(path: string, e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ENOENT':
       return `${path}: no such file or directory`;
