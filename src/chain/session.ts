@@ -2,9 +2,9 @@
  * Session control within a chain (receipts-v1 §6.5): run_nonce binding,
  * session_open / heartbeat / session_close payloads.
  */
-import { JNum, type JObj } from '../json/strict.js';
+import type { JObj } from '../json/strict.js';
 import type { RejectReason } from '../report/reasons.js';
-import type { Receipt } from '../receipt/receipt.js';
+import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
 
 export interface SessionProblem {
   reason: RejectReason;
@@ -17,15 +17,8 @@ export interface PriorLink {
   chainSeq: bigint;
 }
 
-function s(o: JObj, name: string): string {
-  const v = o.get(name);
-  return typeof v === 'string' ? v : '';
-}
-
-function u(o: JObj, name: string): bigint {
-  const v = o.get(name);
-  return v instanceof JNum ? BigInt(v.raw) : 0n;
-}
+const s = stringMember;
+const u = uint64Member;
 
 const broken = (message: string): SessionProblem => ({ reason: 'chain_break', message });
 
