@@ -4,17 +4,17 @@
  * place, and never replace an existing file unless --force is given.
  */
 import { createReadStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { arch, type as osType } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { KeyArgumentError, loadPrivateKey } from '../crypto/keys.js';
 import { RecorderChainWriter, type Decision } from '../emit/chain.js';
 import { buildPacket, type PostureClaims, type RunClaims } from '../emit/packet.js';
-import { EmitError, signActionRecord, signerFrom, type ActionRecordInput, type Signer } from '../emit/receipt.js';
+import { EmitError, recordValueOf, signActionRecord, signerFrom, type ActionRecordInput, type Signer } from '../emit/receipt.js';
 import { writeBundleZip } from '../emit/zip.js';
 import { readLines, isBlank } from '../io/lines.js';
-import { JObj, parseJsonBytes, toPlain } from '../json/strict.js';
+import { JObj, parseJsonBytes } from '../json/strict.js';
 import { EXIT } from '../report/reasons.js';
 import { goTimestamp, parseGoTime } from '../receipt/time.js';
 import { verifyOptions } from '../verify/options.js';
@@ -66,20 +66,41 @@ function asRecord(bytes: Buffer, what: string): ActionRecordInput {
   const p = parseJsonBytes(bytes);
   if (!p.ok) throw new UsageError(`${what}: ${p.error.message}`);
   if (!(p.value instanceof JObj)) throw new UsageError(`${what}: expected a JSON object`);
-  return toPlain(p.value) as ActionRecordInput;
+  return recordValueOf(p.value) as ActionRecordInput;
 }
 
-/** A clock that hands out Go-rendered UTC times from `start`, `stepMs` apart. */
+/** A decision's side effect and reversibility follow its action type unless it says otherwise. */
+function withEffectDefaults(d: Decision): Decision {
+  const write = d.action_type === 'write';
+  const read = d.action_type === 'read';
+  return {
+    side_effect_class: write ? 'external_write' : read ? 'external_read' : 'none',
+    reversibility: write ? 'compensatable' : read ? 'full' : 'unknown',
+    ...d,
+  };
+}
+
+/** A clock that hands out Go-rendered UTC times from `start` (nanoseconds kept), `stepMs` apart. */
 function clockFrom(start: string | undefined, stepMs: number): () => string {
   const t0 = start ? parseGoTime(start) : null;
   if (start && !t0) throw new UsageError(`--start ${JSON.stringify(start)}: expected an RFC 3339 time`);
-  let ms = t0 ? t0.epochSeconds * 1000 + Math.floor(t0.nanos / 1e6) : Date.now();
+  const now = Date.now();
+  let ns = t0 ? BigInt(t0.epochSeconds) * 1_000_000_000n + BigInt(t0.nanos) : BigInt(now) * 1_000_000n;
   let first = true;
   return () => {
-    if (!first) ms += stepMs;
+    if (!first) ns += BigInt(stepMs) * 1_000_000n;
     first = false;
-    return goTimestamp(new Date(ms));
+    return goTimestampNanos(ns);
   };
+}
+
+/** Go's UTC rendering of an instant given in nanoseconds since the epoch. */
+function goTimestampNanos(ns: bigint): string {
+  const sec = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n);
+  const frac = ns - sec * 1_000_000_000n;
+  const base = goTimestamp(new Date(Number(sec) * 1000)).replace(/Z$/, '');
+  const digits = frac.toString().padStart(9, '0').replace(/0+$/, '');
+  return base + (digits ? '.' + digits : '') + 'Z';
 }
 
 export function addEmitCommands(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -141,19 +162,26 @@ export function addEmitCommands(program: Command, io: Io, setExit: (code: number
         if (isBlank(line.bytes)) continue;
         const d = asRecord(line.bytes, `${f.in} line ${line.lineNo}`) as Decision;
         try {
-          lines.push(...writer.record(d));
+          lines.push(...writer.record(withEffectDefaults(d)));
         } catch (e) {
           if (e instanceof EmitError) throw new UsageError(`${f.in} line ${line.lineNo}: ${e.message}`);
           throw e;
         }
       }
       lines.push(...writer.close());
+      if (writer.count === 0) throw new UsageError(`${f.in}: no decisions: a ${f.profile} chain needs at least one receipt`);
       const force = Boolean(f.force);
       if (perFile > 0) {
         await mkdir(f.out, { recursive: true });
-        for (let i = 0; i < lines.length; i += perFile) {
-          const name = `evidence-${f.sessionId}-${i}.jsonl`;
-          await writeAtomic(join(f.out, name), lines.slice(i, i + perFile).join('\n') + '\n', force);
+        const names: string[] = [];
+        for (let i = 0; i < lines.length; i += perFile) names.push(`evidence-${f.sessionId}-${i}.jsonl`);
+        // All or nothing: check every target before writing any, and with
+        // --force remove this session's files that the new run does not write.
+        const existing = (await readdir(f.out)).filter((n) => n.startsWith(`evidence-${f.sessionId}-`) && /-\d+\.jsonl$/.test(n));
+        if (!force && existing.length > 0) throw new UsageError(`${f.out} already holds evidence files of session ${f.sessionId} (${existing[0]}…); use --force to replace them`);
+        for (const stale of existing.filter((n) => !names.includes(n))) await rm(join(f.out, stale));
+        for (let k = 0; k < names.length; k++) {
+          await writeAtomic(join(f.out, names[k]!), lines.slice(k * perFile, (k + 1) * perFile).join('\n') + '\n', true);
         }
       } else {
         await writeAtomic(f.out, lines.join('\n') + '\n', force);
@@ -179,10 +207,17 @@ export function addEmitCommands(program: Command, io: Io, setExit: (code: number
     .addHelpText('after', '\nExample:\n  egress-verify emit packet --evidence evidence.jsonl --pubkey signer.pub --agent ci-agent --out packet/')
     .action(async (f: { evidence: string; out: string; pubkey: string[]; agent: string; provider: string; startedAt?: string; completedAt?: string; exitCode?: string; enforcementMode: string; redactDomains?: boolean; force?: boolean }) => {
       if (!['local', 'github_actions', 'self_hosted'].includes(f.provider)) throw new UsageError(`--provider ${f.provider}: expected local, github_actions or self_hosted`);
+      if (f.agent.trim() === '') throw new UsageError('--agent must not be empty (run.agent_identity)');
+      for (const [flag, v] of [['--started-at', f.startedAt], ['--completed-at', f.completedAt]] as const) {
+        if (v !== undefined && !RFC3339_SECONDS.test(v)) throw new UsageError(`${flag} ${JSON.stringify(v)}: expected an RFC 3339 time such as 2026-05-10T12:00:00Z`);
+      }
       const pinnedKeys = await pinnedKeysFrom(f.pubkey, io);
       const code = f.exitCode === undefined ? undefined : Number(f.exitCode);
       if (code !== undefined && !Number.isInteger(code)) throw new UsageError(`--exit-code ${f.exitCode}: expected an integer`);
-      if ((await exists(f.out)) && !f.force && (await readdir(f.out)).length > 0) throw new UsageError(`${f.out} exists and is not empty (use --force)`);
+      if (await exists(f.out)) {
+        if (!(await stat(f.out)).isDirectory()) throw new UsageError(`--out ${f.out} exists and is not a directory`);
+        if (!f.force && (await readdir(f.out)).length > 0) throw new UsageError(`${f.out} exists and is not empty (use --force)`);
+      }
       const now = new Date();
       const run: RunClaims = {
         provider: f.provider as RunClaims['provider'],
@@ -191,9 +226,10 @@ export function addEmitCommands(program: Command, io: Io, setExit: (code: number
         ...(f.completedAt ? { completed_at: f.completedAt } : {}),
         ...(code !== undefined ? { agent_exit_code: code } : {}),
       };
-      const { packetDir } = await writePacket({ evidencePath: f.evidence, outDir: f.out, pinnedKeys, run, posture: defaultPosture(f.enforcementMode), redactDomains: Boolean(f.redactDomains), force: true, generatedAt: now });
-      io.stdout(`wrote ${packetDir}/packet.json, summary.md, evidence.jsonl, verifier.txt\n`);
-      setExit(EXIT.valid);
+      const { packetDir, verdict } = await writePacket({ evidencePath: f.evidence, outDir: f.out, pinnedKeys, run, posture: defaultPosture(f.enforcementMode), redactDomains: Boolean(f.redactDomains), force: true, generatedAt: now });
+      io.stdout(`wrote ${packetDir}/packet.json, summary.md, evidence.jsonl, verifier.txt (verifier verdict: ${verdict})\n`);
+      // A packet about evidence that does not verify is written (it says so), but the run fails.
+      setExit(verdict === 'invalid' || verdict === 'error' ? EXIT.invalid : EXIT.valid);
     });
 
   emit
@@ -205,8 +241,7 @@ export function addEmitCommands(program: Command, io: Io, setExit: (code: number
     .addHelpText('after', '\nExample:\n  egress-verify emit bundle --packet packet/ --out bundle.zip && egress-verify bundle.zip --pubkey signer.pub')
     .action(async (f: { packet: string; out: string; force?: boolean }) => {
       if (!f.force && (await exists(f.out))) throw new UsageError(`${f.out} already exists (use --force to replace it)`);
-      if (f.force) await rm(f.out, { force: true });
-      await writeBundleDir(f.packet, f.out);
+      await writeBundleDir(f.packet, f.out); // renames over --out only once the new zip is complete
       io.stdout(`wrote ${f.out}\n`);
       setExit(EXIT.valid);
     });
@@ -250,10 +285,14 @@ export interface WritePacketRequest {
   redactDomains: boolean;
   force: boolean;
   generatedAt: Date;
+  configPath?: string;
+  configSnapshotSha256?: string;
 }
 
+const RFC3339_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 /** Builds the packet and writes its four files into `outDir`. */
-export async function writePacket(req: WritePacketRequest): Promise<{ packetDir: string; sha256: string }> {
+export async function writePacket(req: WritePacketRequest): Promise<{ packetDir: string; sha256: string; verdict: string }> {
   const { built, verifierTxt } = await buildPacket(
     {
       evidencePath: req.evidencePath,
@@ -262,6 +301,8 @@ export async function writePacket(req: WritePacketRequest): Promise<{ packetDir:
       posture: req.posture,
       generatedAt: req.generatedAt,
       redactDomains: req.redactDomains,
+      ...(req.configPath ? { configPath: req.configPath } : {}),
+      ...(req.configSnapshotSha256 ? { configSnapshotSha256: req.configSnapshotSha256 } : {}),
     },
     (r) => renderReport(r, { color: false }),
   );
@@ -272,7 +313,8 @@ export async function writePacket(req: WritePacketRequest): Promise<{ packetDir:
   // packet.json last: a directory with a packet.json is complete.
   await writeAtomic(join(req.outDir, 'packet.json'), built.packetJson, req.force);
   const { createHash } = await import('node:crypto');
-  return { packetDir: req.outDir, sha256: createHash('sha256').update(built.packetJson).digest('hex') };
+  const verdict = String((built.packet.verifier as { verdict: string }).verdict);
+  return { packetDir: req.outDir, sha256: createHash('sha256').update(built.packetJson).digest('hex'), verdict };
 }
 
 /** Zips the regular files at the top of a packet directory. */

@@ -4,11 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../report/reasons.js';
+import { ioMessage, isIoError } from '../verify/inputs.js';
 import { defaultIo, InputFailure, UsageError, type Io } from './common.js';
 import { addConformanceOptions, runConformance, type ConformanceFlags } from './conformance-command.js';
 import { runDemo } from './demo-command.js';
 import { addEmitCommands } from './emit-command.js';
 import { runKeygen } from './keygen-command.js';
+import { addProxyCommand } from './proxy-command.js';
 import { addVerifyOptions, runVerify, type VerifyFlags } from './verify-command.js';
 
 const EXIT_TABLE = `
@@ -73,6 +75,8 @@ ${EXIT_TABLE}`,
 
   addEmitCommands(program, io, setExit);
 
+  addProxyCommand(program, io, setExit);
+
   program
     .command('demo')
     .description('record a short signed agent session, verify it, then show what an edited receipt looks like')
@@ -101,6 +105,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (e instanceof InputFailure) {
       io.stderr(`egress-verify: ${e.message}\n`);
       return e.exitCode;
+    }
+    if (isIoError(e)) {
+      // A file a command needed could not be read or written: exit 2, one line, no stack.
+      io.stderr(`egress-verify: ${ioMessage(e.path ?? '(path unknown)', e)}\n`);
+      return EXIT.error;
     }
     throw e;
   }

@@ -49,6 +49,8 @@ export interface PacketRequest {
   run: RunClaims;
   posture: PostureClaims;
   configPath?: string;
+  /** policy.config_snapshot_sha256: SHA-256 of the config (policy) file the run used. */
+  configSnapshotSha256?: string;
   generatedAt: Date;
   /** Leave `domains_touched` out (absence = no claim). */
   redactDomains?: boolean;
@@ -136,6 +138,7 @@ export async function buildPacket(req: PacketRequest, renderVerifierText: (r: Re
     policy: {
       policy_hashes: chainOk ? [...claims.policyHashes].sort(compareCodePoints) : [],
       ...(req.configPath ? { config_path: req.configPath } : {}),
+      ...(req.configSnapshotSha256 ? { config_snapshot_sha256: req.configSnapshotSha256 } : {}),
     },
     summary,
     verifier,
@@ -175,7 +178,7 @@ export function summaryMarkdown(p: Record<string, unknown>): string {
     `- Receipt count: ${code(sum.receipt_count)}`,
     `- Provider: ${code(run.provider)}`,
     `- Agent identity: ${code(run.agent_identity)}`,
-    `- Agent exit code: ${code(run.agent_exit_code ?? '')}`,
+    `- Agent exit code: ${code(run.agent_exit_code ?? '<unknown>')}`,
     `- Enforcement mode: ${code(pos.enforcement_mode)}`,
     `- Runner OS: ${code(pos.runner_os)}`,
     `- Script: ${code(pos.script_basename ?? '<unknown>')} (args: ${code(pos.script_arg_count ?? 0)})`,

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyHexOf, sha256Hex, signEd25519 } from '../crypto/ed25519.js';
-import { parseJsonText } from '../json/strict.js';
+import { JArr, JNum, JObj, parseJsonText, type JVal } from '../json/strict.js';
 import { checkReceipt } from '../receipt/receipt.js';
 
 export interface Signer {
@@ -17,13 +17,15 @@ export function signerFrom(privateKey: KeyObject): Signer {
   return { privateKey, publicKeyHex: publicKeyHexOf(privateKey) };
 }
 
-export type RecordValue = string | number | bigint | boolean | null | RecordValue[] | { [k: string]: RecordValue | undefined };
+/** A JSON value; numbers may also be bigints or JNum literals (kept exactly as written). */
+export type RecordValue = string | number | bigint | boolean | null | JNum | RecordValue[] | { [k: string]: RecordValue | undefined };
 export type ActionRecordInput = { [k: string]: RecordValue | undefined };
 
 /** JSON text of a plain value; bigints are written as integer literals. */
 export function toJsonText(v: RecordValue | undefined): string {
   if (v === undefined) return 'null';
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof JNum) return v.raw; // the literal as written: validation decides, nothing is rounded
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return '[' + v.map(toJsonText).join(',') + ']';
   const parts: string[] = [];
@@ -32,6 +34,21 @@ export function toJsonText(v: RecordValue | undefined): string {
 }
 
 export class EmitError extends Error {}
+
+/**
+ * A parsed JSON value as record input, numbers kept as their literals: a
+ * record read from a file is signed exactly as written (2^64−1 stays exact;
+ * 0.0 or -0 are refused by validation instead of being "fixed").
+ */
+export function recordValueOf(v: JVal): RecordValue {
+  if (v instanceof JArr) return v.items.map(recordValueOf);
+  if (v instanceof JObj) {
+    const o: { [k: string]: RecordValue } = {};
+    for (let i = 0; i < v.keys.length; i++) Object.defineProperty(o, v.keys[i]!, { value: recordValueOf(v.vals[i]!), enumerable: true, writable: true, configurable: true });
+    return o;
+  }
+  return v;
+}
 
 export interface SignedReceipt {
   /** The receipt JSON: the canonical envelope, exactly as Pipelock writes it. */

@@ -29,11 +29,14 @@ export async function writeBundleZip(path: string, files: readonly ZipFileInput[
   const byName = new Map(files.map((f) => [f.name, f.data]));
   if (byName.size !== files.length) throw new Error('duplicate file names in bundle');
   const tmp = `${path}.partial-${process.pid}`;
+  const out = createWriteStream(tmp, { flags: 'wx' });
+  // Resolves once the file is closed, however the write ends, so the clean-up
+  // below never races the stream's own open.
+  const closed = new Promise<void>((resolve) => out.on('close', () => resolve()));
   try {
     await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(tmp, { flags: 'wx' });
       const zip = archiver('zip', { zlib: { level: 9 }, forceLocalTime: false });
-      out.on('close', () => resolve());
+      out.on('finish', () => resolve());
       out.on('error', reject);
       zip.on('error', reject);
       zip.on('warning', reject);
@@ -41,8 +44,11 @@ export async function writeBundleZip(path: string, files: readonly ZipFileInput[
       for (const name of bundleOrder([...byName.keys()])) zip.append(byName.get(name)!, { name, date: FIXED_ZIP_DATE, mode: 0o644 });
       void zip.finalize();
     });
+    await closed;
     await rename(tmp, path);
   } catch (e) {
+    out.destroy();
+    await closed;
     await rm(tmp, { force: true });
     throw e;
   }

@@ -21,7 +21,7 @@ export interface InputOptions {
   packetVerifier?: PacketVerifier;
 }
 
-const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EIO', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ENFILE', 'EBUSY', 'ENXIO']);
+const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EIO', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ENFILE', 'EBUSY', 'ENXIO', 'EEXIST', 'ENOSPC', 'EROFS', 'EXDEV']);
 
 export function isIoError(e: unknown): e is NodeJS.ErrnoException {
   return typeof e === 'object' && e !== null && IO_CODES.has((e as NodeJS.ErrnoException).code ?? '');
