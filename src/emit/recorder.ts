@@ -6,6 +6,8 @@ import { goQuote } from '../json/go-encode.js';
 import { entryHash, type RecorderEntry } from '../chain/recorder.js';
 
 export interface EntryInput {
+  /** Entry schema version: 2 (default) or 1 (legacy readers; `event_kind` neither written nor hashed). */
+  v?: 1 | 2;
   seq: bigint;
   ts: string;
   sessionId: string;
@@ -19,10 +21,12 @@ export interface EntryInput {
   rawRef?: string;
 }
 
-/** The v2 entry line (without LF) and its hash, linked to `prevHash`. */
+/** The v2 (or v1) entry line (without LF) and its hash, linked to `prevHash`. */
 export function recorderLine(e: EntryInput, prevHash: string): { line: string; hash: string } {
+  const v = e.v ?? 2;
+  const eventKind = v === 1 ? '' : (e.eventKind ?? '');
   const entry: RecorderEntry = {
-    v: 2,
+    v,
     seq: e.seq,
     tsUtc: e.ts,
     sessionId: e.sessionId,
@@ -30,7 +34,7 @@ export function recorderLine(e: EntryInput, prevHash: string): { line: string; h
     writerInstanceId: '',
     traceId: e.traceId ?? '',
     type: e.type,
-    eventKind: e.eventKind ?? '',
+    eventKind,
     transport: e.transport,
     summary: e.summary,
     detailText: e.detail,
@@ -41,10 +45,10 @@ export function recorderLine(e: EntryInput, prevHash: string): { line: string; h
     hash: '',
   };
   const hash = entryHash(entry);
-  let line = `{"v":2,"seq":${e.seq},"ts":${goQuote(e.ts)},"session_id":${goQuote(e.sessionId)}`;
+  let line = `{"v":${v},"seq":${e.seq},"ts":${goQuote(e.ts)},"session_id":${goQuote(e.sessionId)}`;
   if (e.traceId) line += `,"trace_id":${goQuote(e.traceId)}`;
   line += `,"type":${goQuote(e.type)}`;
-  if (e.eventKind) line += `,"event_kind":${goQuote(e.eventKind)}`;
+  if (eventKind) line += `,"event_kind":${goQuote(eventKind)}`;
   line += `,"transport":${goQuote(e.transport)},"summary":${goQuote(e.summary)},"detail":${e.detail}`;
   if (e.rawRef) line += `,"raw_ref":${goQuote(e.rawRef)}`;
   line += `,"prev_hash":${goQuote(prevHash)},"hash":${goQuote(hash)}}`;
