@@ -10,7 +10,15 @@ import type { Receipt } from '../receipt/receipt.js';
 import { diffNanos, type GoTime } from '../receipt/time.js';
 import { detach } from '../receipt/signature.js';
 
-const STATEFUL_BLOCK_LAYERS = new Set(['ratelimit', 'receipt_unavailable', 'response_scan', 'response_size', 'response_dlp', 'outcome']);
+/**
+ * Blocks that depend on more than (target, method, policy): rate limits, an
+ * unwritable receipt store and response-side verdicts (receipts-v1 §9.6), and
+ * also request headers and bodies (`dlp_header`, `body_dlp`), which the
+ * comparison key does not contain: a POST blocked for a secret in its body
+ * and a clean POST to the same URL a second later is honest proxy output.
+ * (The last two are a project addition to the spec's list.)
+ */
+const STATEFUL_BLOCK_LAYERS = new Set(['ratelimit', 'receipt_unavailable', 'response_scan', 'response_size', 'response_dlp', 'outcome', 'dlp_header', 'body_dlp']);
 
 /** Blocks remembered per request shape; a cap keeps memory flat on hostile input. */
 const MAX_CANDIDATES_PER_REQUEST = 256;

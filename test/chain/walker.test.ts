@@ -557,6 +557,8 @@ describe('§9.6 verdict_chain_mismatch', () => {
     ['A layer response_size', { layer: 'response_size' }, {}],
     ['A layer response_dlp', { layer: 'response_dlp' }, {}],
     ['A layer outcome', { layer: 'outcome' }, {}],
+    ['A layer dlp_header (the headers are not part of the comparison)', { layer: 'dlp_header' }, {}],
+    ['A layer body_dlp (the body is not part of the comparison)', { layer: 'body_dlp' }, {}],
     ['B is a hitl resolution', {}, { layer: 'hitl' }],
     ['B has a defer_id', {}, { defer_id: 'd-1' }],
     ['B has a resolution_policy', {}, { resolution_policy: 'p' }],
