@@ -1,14 +1,13 @@
 /**
- * The one seam between `egress-verify proxy` and the decision pipeline.
- *
- * PLACEHOLDER: the policy pipeline (destination classification, SSRF, DLP,
- * response scanning: spec/proxy.md §3, §5) is not wired in yet, so
- * createDecider() refuses to start rather than run the proxy with a fake
- * decider. Replace its body with the real pipeline; nothing else in the
- * command has to change. The server and the flight recorder only ever see
- * the `Decider` interface of ./types.ts.
+ * The one seam between `egress-verify proxy` and the decision pipeline: it
+ * builds the policy pipeline (destination rules, SSRF, DLP, response
+ * scanning: spec/proxy.md §3, §5) for a loaded policy. The server and the
+ * flight recorder only ever see the `Decider` interface of ./types.ts.
  */
-import type { LoadedPolicy } from './policy.js';
+import { readFile } from 'node:fs/promises';
+import { literalSecretsPath, type LoadedPolicy } from './policy.js';
+import { PolicyPipeline } from './pipeline.js';
+import { findSecrets, redactUrl } from './scan/index.js';
 import type { Decider, RequestDecision, Transport } from './types.js';
 
 export interface CreateDeciderInput {
@@ -33,10 +32,38 @@ export interface Pipeline {
   sanitizeReason?: (reason: string) => string;
 }
 
-export class PipelineNotWiredError extends Error {}
-
-/** Builds the decision pipeline for a loaded policy. Placeholder: throws until the real pipeline is wired. */
+/** Builds the decision pipeline for a loaded policy. */
 export async function createDecider(input: CreateDeciderInput): Promise<Pipeline> {
-  void input;
-  throw new PipelineNotWiredError('policy pipeline not wired yet: src/proxy/decider.ts createDecider() is a placeholder; the proxy refuses to run without its scanners');
+  const secretsFile = literalSecretsPath(input.loaded);
+  // Known secrets to match (§4 literal_secrets_file): one per line, at least 16 characters.
+  const literalSecrets = secretsFile
+    ? (await readFile(secretsFile, 'utf8'))
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.length >= 16)
+    : undefined;
+  const pipeline = new PolicyPipeline({ loaded: input.loaded, allowTestingOverrides: input.allowTestingOverrides && input.listenIsLoopback, ...(literalSecrets ? { literalSecrets } : {}) });
+  const scan = { dlp: input.loaded.policy.dlp, ...(literalSecrets ? { literalSecrets } : {}) };
+  return {
+    decider: pipeline,
+    // Receipts name the target with exactly the offending parts replaced (§6.6).
+    sanitizeTarget: (raw, transport, decision) => {
+      if (transport === 'connect') return raw;
+      const url = decision?.url ?? safeUrl(raw);
+      return url ? redactUrl(url, scan) : raw;
+    },
+    sanitizeReason: (reason) => {
+      let out = reason;
+      for (const secret of findSecrets(reason, scan)) out = out.split(secret).join('[redacted]');
+      return out;
+    },
+  };
+}
+
+function safeUrl(raw: string): URL | null {
+  try {
+    return new URL(raw);
+  } catch {
+    return null;
+  }
 }

