@@ -3,6 +3,7 @@
  * Go escaping, the entry hash over exactly the detail bytes written.
  */
 import { goQuote } from '../json/go-encode.js';
+import { parseGoTime, renderGoTimeUtc } from '../receipt/time.js';
 import { entryHash, type RecorderEntry } from '../chain/recorder.js';
 
 export interface EntryInput {
@@ -23,12 +24,15 @@ export interface EntryInput {
 
 /** The v2 (or v1) entry line (without LF) and its hash, linked to `prevHash`. */
 export function recorderLine(e: EntryInput, prevHash: string): { line: string; hash: string } {
+  // Written and hashed in UTC (§7.8), whatever offset the caller's clock used.
+  const parsed = parseGoTime(e.ts);
+  const ts = parsed ? renderGoTimeUtc(parsed) : e.ts;
   const v = e.v ?? 2;
   const eventKind = v === 1 ? '' : (e.eventKind ?? '');
   const entry: RecorderEntry = {
     v,
     seq: e.seq,
-    tsUtc: e.ts,
+    tsUtc: ts,
     sessionId: e.sessionId,
     chainKind: '',
     writerInstanceId: '',
@@ -45,7 +49,7 @@ export function recorderLine(e: EntryInput, prevHash: string): { line: string; h
     hash: '',
   };
   const hash = entryHash(entry);
-  let line = `{"v":${v},"seq":${e.seq},"ts":${goQuote(e.ts)},"session_id":${goQuote(e.sessionId)}`;
+  let line = `{"v":${v},"seq":${e.seq},"ts":${goQuote(ts)},"session_id":${goQuote(e.sessionId)}`;
   if (e.traceId) line += `,"trace_id":${goQuote(e.traceId)}`;
   line += `,"type":${goQuote(e.type)}`;
   if (eventKind) line += `,"event_kind":${goQuote(eventKind)}`;

@@ -143,7 +143,7 @@ describe('recorder lines (§7.2, §7.3, §7.8)', () => {
   // BUG (API level): recorderLine hashes `ts` as given; §7.3 hashes the UTC
   // rendering, so a caller passing an offset time gets a line whose stored
   // hash the verifier recomputes differently. §7.8 says ts is written in UTC.
-  it.fails('recorderLine writes (or at least hashes) ts in UTC when given an offset time', () => {
+  it('recorderLine writes (or at least hashes) ts in UTC when given an offset time', () => {
     const { line, hash } = recorderLine({ seq: 0n, ts: '2026-04-15T14:00:00+02:00', sessionId: 'proxy', type: 'decision', transport: '', summary: 'x', detail: '{}' }, 'genesis');
     const p = parseJsonText(line);
     const e = readEntry(p.ok ? p.value : null, line);
