@@ -16,6 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject } from 'ajv';
+import { describeValue, typeNoun } from '../json/schema-text.js';
 
 /** One schema or semantic failure, located by a JSON Pointer into packet.json. */
 export interface SchemaError {
@@ -204,39 +205,8 @@ function minLengthText(limit: number): string {
   return limit === 1 ? 'must not be empty' : `must be at least ${limit} characters long`;
 }
 
-function typeNoun(type: string): string {
-  const nouns: Record<string, string> = {
-    integer: 'an integer',
-    number: 'a number',
-    string: 'a string',
-    boolean: 'true or false',
-    object: 'an object',
-    array: 'an array',
-    null: 'null',
-  };
-  return type
-    .split(',')
-    .map((t) => nouns[t] ?? t)
-    .join(' or ');
-}
-
 function listValues(values: unknown): string {
   return Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : String(values);
-}
-
-const MAX_SHOWN = 60;
-
-/** A short rendering of an offending value; long strings are cut. */
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') {
-    const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
-    return JSON.stringify(shown);
-  }
-  return String(value);
 }
 
 function where(pointer: string): string {

@@ -25,6 +25,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parseJsonBytes, toPlain } from '../json/strict.js';
 import { checkCidr, hostPatternProblem, parseIp } from './destination.js';
 import type { Severity } from './types.js';
+import { describeValue, typeNoun } from '../json/schema-text.js';
 
 // ---------------------------------------------------------------------------
 // The shape (mirrors §4 member for member; snake_case as in the file).
@@ -401,34 +402,6 @@ function valueAt(root: unknown, pointer: string): unknown {
   return node;
 }
 
-const MAX_SHOWN = 60;
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
-  if (typeof value === 'boolean') return String(value);
-  return String(value);
-}
-
-function typeNoun(type: string): string {
-  const nouns: Record<string, string> = {
-    integer: 'an integer',
-    number: 'a number',
-    string: 'a string',
-    boolean: 'true or false',
-    object: 'an object',
-    array: 'an array',
-    null: 'null',
-  };
-  return type
-    .split(',')
-    .map((t) => nouns[t] ?? t)
-    .join(' or ');
-}
-
 function schemaProblems(errors: readonly ErrorObject[], instance: unknown): PolicyProblem[] {
   const out: PolicyProblem[] = [];
   const seen = new Set<string>();
@@ -468,21 +441,21 @@ function schemaProblem(e: ErrorObject, instance: unknown): PolicyProblem | null 
       return { pointer: `${pointer}/${escapeToken(m)}`, rule, message: `unknown member "${m}"${allowed}` };
     }
     case 'type':
-      return { pointer, rule, message: `must be ${typeNoun(String(params.type))}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be ${typeNoun(String(params.type))}, found ${describeValue(found)}` };
     case 'enum':
-      return { pointer, rule, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(found)}` };
     case 'const':
-      return { pointer, rule, message: `must be ${JSON.stringify(params.allowedValue)}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be ${JSON.stringify(params.allowedValue)}, found ${describeValue(found)}` };
     case 'pattern': {
       const pat = String(params.pattern);
-      return { pointer, rule, message: `${PATTERN_TEXT[pat] ?? `must match the pattern ${pat}`}, found ${describe(found)}` };
+      return { pointer, rule, message: `${PATTERN_TEXT[pat] ?? `must match the pattern ${pat}`}, found ${describeValue(found)}` };
     }
     case 'minimum':
-      return { pointer, rule, message: `must be at least ${String(params.limit)}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be at least ${String(params.limit)}, found ${describeValue(found)}` };
     case 'maximum':
-      return { pointer, rule, message: `must be at most ${String(params.limit)}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be at most ${String(params.limit)}, found ${describeValue(found)}` };
     case 'exclusiveMinimum':
-      return { pointer, rule, message: `must be greater than ${String(params.limit)}, found ${describe(found)}` };
+      return { pointer, rule, message: `must be greater than ${String(params.limit)}, found ${describeValue(found)}` };
     case 'minLength':
       return { pointer, rule, message: Number(params.limit) === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters long` };
     case 'maxLength':
@@ -495,7 +468,7 @@ function schemaProblem(e: ErrorObject, instance: unknown): PolicyProblem | null 
       const i = Number(params.i);
       const j = Number(params.j);
       const later = Math.max(i, j);
-      return { pointer: `${pointer}/${later}`, rule, message: `duplicate of item ${Math.min(i, j)}: ${describe(valueAt(instance, `${pointer}/${later}`))}` };
+      return { pointer: `${pointer}/${later}`, rule, message: `duplicate of item ${Math.min(i, j)}: ${describeValue(valueAt(instance, `${pointer}/${later}`))}` };
     }
     default:
       return { pointer, rule, message: e.message ?? `fails the "${e.keyword}" rule` };

@@ -5,50 +5,13 @@
  * member the scanners read is listed; a bigger object (the full policy member)
  * is accepted structurally.
  */
-import type { Severity } from '../types.js';
+import type { ExtraPattern, Policy } from '../policy.js';
 
-export interface ExtraPatternConfig {
-  /** `[a-z0-9_]+`, unique, not a built-in id (validated by the policy loader). */
-  readonly id: string;
-  readonly name: string;
-  /** JavaScript regex source; a leading `(?i)` (Go/RE2 habit) is accepted and means the `i` flag. */
-  readonly regex: string;
-  readonly severity: Severity;
-}
-
-export interface DlpOptions {
-  readonly enabled: boolean;
-  readonly scan: { readonly url: boolean; readonly headers: boolean; readonly body: boolean };
-  readonly hostname_exfil: boolean;
-  readonly entropy: {
-    readonly url_segment_bits: number;
-    readonly url_min_len: number;
-    readonly subdomain_label_bits: number;
-    readonly subdomain_min_len: number;
-  };
-  readonly generic_entropy: 'off' | 'decoded_only' | 'all';
-  readonly max_decode_depth: number;
-  readonly disable: readonly string[];
-  readonly extra: readonly ExtraPatternConfig[];
-  readonly bindings: Readonly<Record<string, readonly string[]>>;
-  /** Loaded by the pipeline; the secrets themselves arrive as `ScanOptions.literalSecrets`. */
-  readonly literal_secrets_file?: string | null;
-}
-
-export interface ResponseOptions {
-  readonly scan: boolean;
-  readonly injection: 'block' | 'warn' | 'off';
-  readonly sensitive_data: 'record' | 'block';
-  /** Hosts (policy host patterns) for which injection scanning is skipped. */
-  readonly exempt: readonly string[];
-}
-
-export interface LimitsOptions {
-  readonly max_url_length: number;
-  readonly max_body_bytes: number;
-  readonly oversize_body: 'block' | 'allow_unscanned';
-  readonly max_response_bytes: number;
-}
+/** The policy's own shapes: the pipeline passes `policy.dlp`, `policy.response` and `policy.limits` unchanged. */
+export type ExtraPatternConfig = ExtraPattern;
+export type DlpOptions = Policy['dlp'];
+export type ResponseOptions = Policy['response'];
+export type LimitsOptions = Pick<Policy['limits'], 'max_url_length' | 'max_body_bytes' | 'oversize_body' | 'max_response_bytes'>;
 
 /** Everything a scanner call needs. Keep the `dlp` object (and `literalSecrets` array) stable: compiled state is cached on their identity. */
 export interface ScanOptions {
