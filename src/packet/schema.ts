@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject } from 'ajv';
-import { describeValue, typeNoun } from '../json/schema-text.js';
+import { describeValue, typeNoun, uniqueBy } from '../json/schema-text.js';
 
 /** One schema or semantic failure, located by a JSON Pointer into packet.json. */
 export interface SchemaError {
@@ -90,18 +90,11 @@ function activeValidator(): PacketValidator {
  * reports identically.
  */
 export function toSchemaErrors(errors: readonly ErrorObject[], instance: unknown): SchemaError[] {
-  const seen = new Set<string>();
-  const out: SchemaError[] = [];
-  for (const e of errors) {
-    const converted = convertError(e, instance);
-    if (!converted) continue;
-    // The artifact-path rules each restate "must be a string"; say it once.
-    const key = `${converted.pointer}\u0000${converted.keyword}\u0000${converted.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(converted);
-  }
-  return out;
+  // The artifact-path rules each restate "must be a string"; say it once.
+  return uniqueBy(
+    errors.map((e) => convertError(e, instance)).filter((c): c is SchemaError => c !== undefined),
+    (c) => `${c.pointer}\u0000${c.keyword}\u0000${c.message}`,
+  );
 }
 
 function convertError(e: ErrorObject, instance: unknown): SchemaError | undefined {

@@ -25,7 +25,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parseJsonBytes, toPlain } from '../json/strict.js';
 import { checkCidr, hostPatternProblem, parseIp } from './destination.js';
 import type { Severity } from './types.js';
-import { describeValue, typeNoun } from '../json/schema-text.js';
+import { describeValue, typeNoun, uniqueBy } from '../json/schema-text.js';
 
 // ---------------------------------------------------------------------------
 // The shape (mirrors §4 member for member; snake_case as in the file).
@@ -403,17 +403,10 @@ function valueAt(root: unknown, pointer: string): unknown {
 }
 
 function schemaProblems(errors: readonly ErrorObject[], instance: unknown): PolicyProblem[] {
-  const out: PolicyProblem[] = [];
-  const seen = new Set<string>();
-  for (const e of errors) {
-    const p = schemaProblem(e, instance);
-    if (!p) continue;
-    const key = `${p.pointer}\u0000${p.rule}\u0000${p.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(p);
-  }
-  return out;
+  return uniqueBy(
+    errors.map((e) => schemaProblem(e, instance)).filter((p): p is PolicyProblem => p !== null),
+    (p) => `${p.pointer}\u0000${p.rule}\u0000${p.message}`,
+  );
 }
 
 function schemaProblem(e: ErrorObject, instance: unknown): PolicyProblem | null {

@@ -5,7 +5,7 @@
  * member the scanners read is listed; a bigger object (the full policy member)
  * is accepted structurally.
  */
-import type { ExtraPattern, Policy } from '../policy.js';
+import { DEFAULT_POLICY, type ExtraPattern, type Policy } from '../policy.js';
 
 /** The policy's own shapes: the pipeline passes `policy.dlp`, `policy.response` and `policy.limits` unchanged. */
 export type ExtraPatternConfig = ExtraPattern;
@@ -28,26 +28,8 @@ export interface ScanOptions {
 }
 
 /** The defaults of the built-in policy (§4), for tests and callers without a policy. */
-export const DEFAULT_DLP: DlpOptions = {
-  enabled: true,
-  scan: { url: true, headers: true, body: true },
-  hostname_exfil: true,
-  entropy: { url_segment_bits: 4.5, url_min_len: 20, subdomain_label_bits: 4, subdomain_min_len: 8 },
-  generic_entropy: 'decoded_only',
-  max_decode_depth: 3,
-  disable: [],
-  extra: [],
-  bindings: {},
-  literal_secrets_file: null,
-};
-
-export const DEFAULT_RESPONSE: ResponseOptions = { scan: true, injection: 'block', sensitive_data: 'record', exempt: [] };
-
-export const DEFAULT_LIMITS: LimitsOptions = {
-  max_url_length: 4096,
-  max_body_bytes: 1_048_576,
-  oversize_body: 'block',
-  max_response_bytes: 5_242_880,
-};
+export const DEFAULT_DLP: DlpOptions = DEFAULT_POLICY.dlp;
+export const DEFAULT_RESPONSE: ResponseOptions = DEFAULT_POLICY.response;
+export const DEFAULT_LIMITS: LimitsOptions = DEFAULT_POLICY.limits;
 
 export const DEFAULT_SCAN_OPTIONS: ScanOptions = { dlp: DEFAULT_DLP, response: DEFAULT_RESPONSE, limits: DEFAULT_LIMITS };
