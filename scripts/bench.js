@@ -109,3 +109,9 @@ const poolRate = total / ((performance.now() - t0) / 1000);
 console.log(`for scale, Ed25519 verification alone: ${Math.round(syncRate).toLocaleString('en-US')}/s on one thread, ${Math.round(poolRate).toLocaleString('en-US')}/s on the thread pool`);
 if (keep) console.log(`kept: ${file} (public key ${signer.publicKeyHex})`);
 else rmSync(dir, { recursive: true, force: true });
+
+// End-to-end proxy figures (spec proxy.md §9): allowed req/s with receipts on,
+// added latency against a direct loopback request, blocked req/s, RSS, and the
+// evidence check. Runs in its own processes; prints figures, never fails on timing.
+const proxyLoad = spawnSync(process.execPath, [join(root, 'scripts/bench-proxy-load.js')], { stdio: 'inherit' });
+if (proxyLoad.status !== 0) process.exitCode = proxyLoad.status ?? 1;

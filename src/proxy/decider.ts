@@ -49,6 +49,12 @@ export async function createDecider(input: CreateDeciderInput): Promise<Pipeline
     // Receipts name the target with exactly the offending parts replaced (§6.6).
     sanitizeTarget: (raw, transport, decision) => {
       if (transport === 'connect') return raw;
+      // No finding, no binding exemption, no userinfo: the same secret finder
+      // already found nothing to redact, so skip the second scan (hot path).
+      const u = decision?.url;
+      if (u && decision.findings.length === 0 && Object.keys(scan.dlp.bindings).length === 0 && !u.username && !u.password) {
+        return `${u.protocol}//${u.host}${u.pathname}${u.search}`;
+      }
       const url = decision?.url ?? safeUrl(raw);
       return url ? redactUrl(url, scan) : raw;
     },
