@@ -506,10 +506,15 @@ export function firstInvalidUtf8(b: Uint8Array): number {
   return b.length;
 }
 
+/** One RFC 6901 reference token: `~` → `~0`, `/` → `~1`. */
+export function escapePointer(seg: string): string {
+  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 /** RFC 6901 JSON Pointer for a path. */
 export function toPointer(path: readonly (string | number)[]): string {
   let out = '';
-  for (const seg of path) out += '/' + String(seg).replace(/~/g, '~0').replace(/\//g, '~1');
+  for (const seg of path) out += '/' + escapePointer(String(seg));
   return out;
 }
 

@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject } from 'ajv';
 import { describeValue, typeNoun, uniqueBy } from '../json/schema-text.js';
+import { escapePointer } from '../json/strict.js';
 
 /** One schema or semantic failure, located by a JSON Pointer into packet.json. */
 export interface SchemaError {
@@ -140,7 +141,7 @@ function requiredError(pointer: string, member: string): SchemaError {
 
 /** The offending location of an unknown member is the member itself. */
 function unknownMemberError(parent: string, member: string): SchemaError {
-  const pointer = `${parent}/${escapePointerToken(member)}`;
+  const pointer = `${parent}/${escapePointer(member)}`;
   return {
     pointer,
     keyword: 'additionalProperties',
@@ -206,9 +207,6 @@ function where(pointer: string): string {
   return pointer === '' ? '(root)' : pointer;
 }
 
-function escapePointerToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Resolves a JSON Pointer (RFC 6901) against a parsed JSON value. */
 function valueAt(root: unknown, pointer: string): unknown {

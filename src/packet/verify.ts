@@ -13,7 +13,7 @@
  */
 import { parsePipelockPublicKey, isHexKey } from '../crypto/key-text.js';
 import { sha256Hex } from '../crypto/ed25519.js';
-import { JArr, JNum, JObj, lineCol, parseJsonBytes, toPlain, type JVal } from '../json/strict.js';
+import { escapePointer, JArr, JNum, JObj, lineCol, parseJsonBytes, toPlain, type JVal } from '../json/strict.js';
 import { emptyTotals, VERDICT_BUCKETS, type VerdictTotals } from '../report/buckets.js';
 import type { ReportReason, Where } from '../report/reasons.js';
 import { errorReport, type Report } from '../report/report.js';
@@ -188,7 +188,7 @@ function findUnsafeNumber(root: JVal): { raw: string; pointer: string; offset: n
       }
     } else if (v instanceof JObj) {
       for (let i = 0; i < v.keys.length; i++) {
-        const r = visit(v.vals[i]!, `${pointer}/${escapeToken(v.keys[i]!)}`, v.starts[i]!);
+        const r = visit(v.vals[i]!, `${pointer}/${escapePointer(v.keys[i]!)}`, v.starts[i]!);
         if (r) return r;
       }
     }
@@ -728,9 +728,6 @@ function pathOf(input: PacketInput): string {
   return input.kind === 'dir' ? input.dir : input.path;
 }
 
-function escapeToken(s: string): string {
-  return s.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** 1-based line of the value a JSON Pointer names (or of its deepest existing ancestor). */
 export function lineOfPointer(root: JVal, text: string, pointer: string): number {

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { parseJsonBytes, toPlain } from '../json/strict.js';
+import { escapePointer, parseJsonBytes, toPlain } from '../json/strict.js';
 import { checkCidr, hostPatternProblem, parseIp } from './destination.js';
 import type { Severity } from './types.js';
 import { describeValue, typeNoun, uniqueBy } from '../json/schema-text.js';
@@ -387,9 +387,6 @@ export function isExplainedPattern(pattern: string): boolean {
   return Object.hasOwn(PATTERN_TEXT, pattern);
 }
 
-function escapeToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 function valueAt(root: unknown, pointer: string): unknown {
   if (pointer === '') return root;
@@ -416,7 +413,7 @@ function schemaProblem(e: ErrorObject, instance: unknown): PolicyProblem | null 
   if (e.keyword === 'propertyNames') return null;
   const memberName = (e as ErrorObject & { propertyName?: string }).propertyName;
   if (memberName !== undefined) {
-    pointer = `${pointer}/${escapeToken(memberName)}`;
+    pointer = `${pointer}/${escapePointer(memberName)}`;
     const text = e.keyword === 'pattern' ? (PATTERN_TEXT[String(params.pattern)] ?? `must match ${String(params.pattern)}`) : (e.message ?? e.keyword);
     return { pointer, rule: 'propertyNames', message: `member name ${JSON.stringify(memberName)}: ${text}` };
   }
@@ -425,13 +422,13 @@ function schemaProblem(e: ErrorObject, instance: unknown): PolicyProblem | null 
   switch (e.keyword) {
     case 'required': {
       const m = String(params.missingProperty);
-      return { pointer: `${pointer}/${escapeToken(m)}`, rule, message: `required member "${m}" is missing` };
+      return { pointer: `${pointer}/${escapePointer(m)}`, rule, message: `required member "${m}" is missing` };
     }
     case 'additionalProperties': {
       const m = String(params.additionalProperty);
       const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
       const allowed = props ? ` (allowed: ${Object.keys(props).join(', ')})` : '';
-      return { pointer: `${pointer}/${escapeToken(m)}`, rule, message: `unknown member "${m}"${allowed}` };
+      return { pointer: `${pointer}/${escapePointer(m)}`, rule, message: `unknown member "${m}"${allowed}` };
     }
     case 'type':
       return { pointer, rule, message: `must be ${typeNoun(String(params.type))}, found ${describeValue(found)}` };
@@ -493,7 +490,7 @@ function semanticProblems(policy: Policy, opts: PolicyLoadOptions): PolicyProble
     });
   };
   for (const [base, get] of HOST_LISTS) checkHosts(base, get(policy));
-  for (const [id, hosts] of Object.entries(policy.dlp.bindings)) checkHosts(`/dlp/bindings/${escapeToken(id)}`, hosts);
+  for (const [id, hosts] of Object.entries(policy.dlp.bindings)) checkHosts(`/dlp/bindings/${escapePointer(id)}`, hosts);
 
   // CIDRs.
   policy.destinations.internal.cidrs.forEach((c, i) => {
@@ -520,7 +517,7 @@ function semanticProblems(policy: Policy, opts: PolicyLoadOptions): PolicyProble
     if (!known(id)) add(`/dlp/disable/${i}`, 'unknown_pattern_id', `"${id}" is not a built-in or extra pattern id`);
   });
   for (const id of Object.keys(policy.dlp.bindings)) {
-    if (!known(id)) add(`/dlp/bindings/${escapeToken(id)}`, 'unknown_pattern_id', `"${id}" is not a built-in or extra pattern id`);
+    if (!known(id)) add(`/dlp/bindings/${escapePointer(id)}`, 'unknown_pattern_id', `"${id}" is not a built-in or extra pattern id`);
   }
 
   // Test overrides.

@@ -3,7 +3,7 @@
  * Each returns the first problem as {reason, message, pointer} or null;
  * they are called in spec order by `checkReceipt` (receipt.ts).
  */
-import { JArr, JNum, JObj, typeName, type JVal } from '../json/strict.js';
+import { escapePointer, JArr, JNum, JObj, typeName, type JVal } from '../json/strict.js';
 import type { RejectReason } from '../report/reasons.js';
 import { ENVELOPE, INT_RANGES, SESSION_KINDS, type FieldSpec, type ObjectSpec } from './fields.js';
 import { isZeroTime, parseGoTime, renderGoTime } from './time.js';
@@ -326,7 +326,4 @@ export function checkHeaderInjection(env: JObj): Problem | null {
   return scan(env.get('action_record') as JObj);
 }
 
-export function escapePointer(seg: string): string {
-  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
