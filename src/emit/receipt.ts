@@ -1,10 +1,13 @@
 /**
- * Signing receipts (receipts-v1 §5.4). The record goes through the same
+ * Signing receipts (receipts-v1 §5.4). A record goes through the same
  * strict reader, field table and validation as verification does, so the
- * emitter cannot write anything the verifier would read differently.
+ * emitter cannot write anything the verifier would read differently. Plain
+ * records a live recorder writes take a shortcut to the same bytes
+ * (plain-canonical.ts); anything it is unsure of comes back here.
  */
 import type { KeyObject } from 'node:crypto';
-import { publicKeyHexOf, sha256Hex, signEd25519 } from '../crypto/ed25519.js';
+import { publicKeyHexOf, sha256, sha256Hex, signEd25519 } from '../crypto/ed25519.js';
+import { plainCanonicalActionRecord } from './plain-canonical.js';
 import { JArr, JNum, JObj, parseJsonText, type JVal } from '../json/strict.js';
 import { checkReceipt } from '../receipt/receipt.js';
 
@@ -61,12 +64,24 @@ const PLACEHOLDER_SIGNATURE = 'ed25519:' + '0'.repeat(128);
 
 /** Validates and signs an ActionRecord; throws EmitError naming the problem. */
 export function signActionRecord(record: ActionRecordInput, signer: Signer): SignedReceipt {
-  const text = `{"version":1,"action_record":${toJsonText(record)},"signature":"${PLACEHOLDER_SIGNATURE}","signer_key":"${signer.publicKeyHex}"}`;
+  const plain = plainCanonicalActionRecord(record);
+  if (plain !== null) return sealed(plain, sha256(plain), signer);
+  const { canonicalAR, digest } = strictCanonical(record, signer.publicKeyHex);
+  return sealed(canonicalAR, digest, signer);
+}
+
+/** The strict path: canonical bytes of a record read back as the verifier reads it. Throws EmitError. */
+export function strictCanonical(record: ActionRecordInput, signerKeyHex: string): { canonicalAR: string; digest: Buffer } {
+  const text = `{"version":1,"action_record":${toJsonText(record)},"signature":"${PLACEHOLDER_SIGNATURE}","signer_key":"${signerKeyHex}"}`;
   const parsed = parseJsonText(text);
   if (!parsed.ok) throw new EmitError(`action record is not valid JSON: ${parsed.error.message}`);
   const checked = checkReceipt(parsed.value, text);
   if (!checked.ok) throw new EmitError(`action record rejected (${checked.problem.reason}) at ${checked.problem.pointer || '/'}: ${checked.problem.message}`);
-  const { canonicalAR, digest } = checked.receipt;
+  return checked.receipt;
+}
+
+/** The envelope around canonical bytes (§5.2–§5.4): Ed25519 over their SHA-256, then the receipt hash. */
+function sealed(canonicalAR: string, digest: Uint8Array, signer: Signer): SignedReceipt {
   const signature = 'ed25519:' + signEd25519(signer.privateKey, digest).toString('hex');
   const json = `{"version":1,"action_record":${canonicalAR},"signature":"${signature}","signer_key":"${signer.publicKeyHex}"}`;
   return { json, hash: sha256Hex(json) };
