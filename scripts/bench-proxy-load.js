@@ -14,8 +14,10 @@
  *     resolve_all_to + dial_override, so every forward GET lands on the fixture).
  * Phases (after a short warm-up): direct to the fixture, then through the
  * proxy (absolute-form forward GET, allowed), then a DLP-blocked URL through
- * the proxy, all at C concurrent; then direct and allowed one at a time
- * (the unloaded per-request cost, printed as a supplement). Prints
+ * the proxy, all at C concurrent; then direct and allowed at 1, 2, 4, 8
+ * and 16 concurrent (1 = the unloaded per-request cost; the rest show
+ * where queueing on the proxy's one event loop starts). The generator is a
+ * lean raw-socket HTTP/1.1 client, so the proxy gets the CPU. Prints
  * req/s, receipts/s, latency percentiles and the added latency (proxy
  * percentile minus direct percentile), the proxy's CPU and peak RSS, then
  * verifies the evidence directory with the proxy key pinned and checks that
@@ -28,6 +30,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,7 +122,8 @@ else {
   const CAP_MS = Number(flag('--phase-seconds', '3.5')) * 1000;
   const keep = argv.includes('--keep');
   const WARMUP = 500;
-  const SERIAL = 300;
+  const SERIAL = 400;
+  const SWEEP = [1, 2, 4, 8, 16];
 
   const work = mkdtempSync(join(tmpdir(), 'egress-verify-load-'));
   const children = [];
@@ -167,72 +171,142 @@ else {
       return nextMessage(proxy, 'usage');
     };
 
-    /** C workers over one keep-alive agent until n requests are done or the cap elapses. */
-    async function phase(n, pathOf, headers, expect, conc = C) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: conc, maxFreeSockets: conc });
+    /**
+     * C keep-alive connections, one request in flight on each, until n
+     * requests are done or the cap elapses. A lean HTTP/1.1 client over raw
+     * sockets (like wrk or hey): node:http's client costs more CPU than the
+     * proxy's own work, and on a 2-core machine it would starve the proxy.
+     */
+    async function phase(n, target, expect, conc = C) {
       const lat = [];
       const problems = [];
       let issued = 0;
-      let statusMismatch = 0;
-      const t0 = performance.now();
-      const one = (i) =>
-        new Promise((ok) => {
-          const s = performance.now();
-          const req = http.request({ host: '127.0.0.1', port: pathOf.port, method: 'GET', path: pathOf.path(i), headers, agent }, (res) => {
-            res.resume();
-            res.on('end', () => {
-              lat.push(performance.now() - s);
-              if (res.statusCode !== expect.status || (expect.decision && res.headers['x-egress-decision'] !== expect.decision)) {
-                statusMismatch++;
-                if (problems.length < 3) problems.push(`status ${res.statusCode} decision ${res.headers['x-egress-decision']} layer ${res.headers['x-egress-layer']}`);
-              }
-              ok();
-            });
-            res.on('error', (e) => {
-              problems.push(e.message);
-              ok();
-            });
-          });
-          req.on('error', (e) => {
-            if (problems.length < 3) problems.push(e.message);
-            statusMismatch++;
-            ok();
-          });
-          req.end();
-        });
-      const worker = async () => {
-        while (issued < n && performance.now() - t0 < CAP_MS) await one(issued++);
+      let failed = 0;
+      const note = (m) => {
+        failed++;
+        if (problems.length < 3) problems.push(m);
       };
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const worker = () =>
+        new Promise((done) => {
+          let sock = null;
+          let buf = Buffer.alloc(0);
+          let started = 0;
+          let inflight = false;
+          let want = null; // the response being read: status, decision, close, chunked, left
+          const next = () => {
+            if (issued >= n || performance.now() - t0 >= CAP_MS) {
+              sock?.end();
+              return done();
+            }
+            const i = issued++;
+            if (!sock || sock.destroyed) connect();
+            started = performance.now();
+            want = null;
+            inflight = true;
+            sock.write(`GET ${target.path(i)} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: keep-alive\r\n\r\n`);
+          };
+          const finish = () => {
+            inflight = false;
+            lat.push(performance.now() - started);
+            if (want.status !== expect.status || (expect.decision && want.decision !== expect.decision)) {
+              note(`status ${want.status} decision ${want.decision}`);
+            }
+            const close = want.close;
+            want = null;
+            if (close) sock.destroy();
+            next();
+          };
+          const parse = () => {
+            for (;;) {
+              if (want === null) {
+                const end = buf.indexOf('\r\n\r\n');
+                if (end < 0) return;
+                const head = buf.subarray(0, end).toString('latin1');
+                buf = buf.subarray(end + 4);
+                const status = Number(head.slice(9, 12));
+                const h = (name) => {
+                  const m = new RegExp(`\\r\\n${name}: *([^\\r]*)`, 'i').exec(head);
+                  return m ? m[1] : undefined;
+                };
+                const te = h('transfer-encoding');
+                want = { status, decision: h('x-egress-decision'), close: /close/i.test(h('connection') ?? ''), chunked: /chunked/i.test(te ?? ''), left: Number(h('content-length') ?? 0) };
+              }
+              if (want.chunked) {
+                const eol = buf.indexOf('\r\n');
+                if (eol < 0) return;
+                const size = parseInt(buf.subarray(0, eol).toString('latin1'), 16);
+                if (buf.length < eol + 2 + size + 2) return;
+                buf = buf.subarray(eol + 2 + size + 2);
+                if (size === 0) finish();
+                continue;
+              }
+              if (buf.length < want.left) return;
+              buf = buf.subarray(want.left);
+              finish();
+              if (want === null && buf.length === 0) return;
+            }
+          };
+          const connect = () => {
+            buf = Buffer.alloc(0);
+            const s = net.connect({ host: '127.0.0.1', port: target.port });
+            sock = s;
+            s.setNoDelay(true);
+            s.on('data', (d) => {
+              buf = buf.length ? Buffer.concat([buf, d]) : d;
+              parse();
+            });
+            s.on('error', (e) => note(e.message));
+            s.on('close', () => {
+              if (s !== sock || !inflight) return;
+              inflight = false;
+              note('connection closed mid-response');
+              next();
+            });
+          };
+          next();
+        });
       await Promise.all(Array.from({ length: conc }, worker));
       const seconds = (performance.now() - t0) / 1000;
-      agent.destroy();
+      const cpu = process.cpuUsage(c0);
       lat.sort((a, b) => a - b);
       const q = (p) => lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))];
-      return { count: issued, done: lat.length, seconds, rps: lat.length / seconds, p50: q(50), p95: q(95), p99: q(99), max: lat[lat.length - 1], failed: statusMismatch, problems };
+      return { count: issued, done: lat.length, seconds, rps: lat.length / seconds, p50: q(50), p95: q(95), p99: q(99), max: lat[lat.length - 1], failed, problems, generatorCpu: ((cpu.user + cpu.system) / 1e6 / seconds) * 100 };
     }
 
-    const direct = { port: fixturePort, path: (i) => `/hello?i=${i}` };
-    const forward = { port: proxyPort, path: (i) => `http://api.bench-fixture.example.com/hello?i=${i}` };
+    const FIXTURE_HOST = 'api.bench-fixture.example.com';
+    const direct = { port: fixturePort, host: `127.0.0.1:${fixturePort}`, path: (i) => `/hello?i=${i}` };
+    const forward = { port: proxyPort, host: FIXTURE_HOST, path: (i) => `http://${FIXTURE_HOST}/hello?i=${i}` };
     // A fake AWS access key id in the query: a URL DLP hit (critical), refused before egress.
-    const dlp = { port: proxyPort, path: (i) => `http://api.bench-fixture.example.com/upload?i=${i}&key=AKIAZ7Q3XK4M2P9LW5RT` };
+    const dlp = { port: proxyPort, host: FIXTURE_HOST, path: (i) => `http://${FIXTURE_HOST}/upload?i=${i}&key=AKIAZ7Q3XK4M2P9LW5RT` };
     const allowExpect = { status: 200, decision: 'allow' };
     const blockExpect = { status: 403, decision: 'block' };
 
     // Warm-up (JIT, sockets), not reported; proxy warm-up requests are counted in the receipts.
-    const wDirect = await phase(WARMUP, direct, {}, { status: 200 });
-    const wAllowed = await phase(WARMUP, forward, {}, allowExpect);
-    const wBlocked = await phase(WARMUP, dlp, {}, blockExpect);
+    const wDirect = await phase(WARMUP, direct, { status: 200 });
+    const wAllowed = await phase(WARMUP, forward, allowExpect);
+    const wBlocked = await phase(WARMUP, dlp, blockExpect);
 
-    const d = await phase(N, direct, {}, { status: 200 });
+    const d = await phase(N, direct, { status: 200 });
     const u0 = await usage();
-    const a = await phase(N, forward, {}, allowExpect);
+    const a = await phase(N, forward, allowExpect);
     const u1 = await usage();
-    const b = await phase(N, dlp, {}, blockExpect);
+    const b = await phase(N, dlp, blockExpect);
     const u2 = await usage();
 
-    // Unloaded: one request at a time, the per-request cost without queueing.
-    const d1 = await phase(SERIAL, direct, {}, { status: 200 }, 1);
-    const a1 = await phase(SERIAL, forward, {}, allowExpect, 1);
+    // Memory at 100 concurrent connections (spec §9's memory row).
+    const wide = await phase(SERIAL * 3, forward, allowExpect, 100);
+    const u3 = await usage();
+
+    // Added latency against load: the same pair of phases at rising
+    // concurrency (1 = unloaded, the per-request cost without queueing).
+    const sweep = [];
+    for (const conc of SWEEP) {
+      const dc = await phase(SERIAL, direct, { status: 200 }, conc);
+      const ac = await phase(SERIAL, forward, allowExpect, conc);
+      sweep.push({ conc, d: dc, a: ac });
+    }
 
     proxy.send({ type: 'stop' });
     const closed = await nextMessage(proxy, 'closed');
@@ -245,7 +319,7 @@ else {
     const cpuPct = (x, y, secs) => ((y.cpu.user + y.cpu.system - x.cpu.user - x.cpu.system) / 1e6 / secs) * 100;
     const ms = (v) => `${v.toFixed(2)} ms`;
     const add = (p) => a[p] - d[p];
-    const allowedTotal = wAllowed.done + a.done + a1.done;
+    const allowedTotal = wAllowed.done + a.done + wide.done + sweep.reduce((n, x) => n + x.a.done, 0);
     const blockedTotal = wBlocked.done + b.done;
     const expected = 2 * allowedTotal + blockedTotal + 2;
     const cpus = os.cpus();
@@ -255,15 +329,19 @@ else {
     console.log(`  direct to fixture:   ${d.done} req in ${d.seconds.toFixed(2)} s = ${Math.round(d.rps).toLocaleString('en-US')} req/s; latency p50 ${ms(d.p50)} p95 ${ms(d.p95)} p99 ${ms(d.p99)}`);
     console.log(`  allowed via proxy:   ${a.done} req in ${a.seconds.toFixed(2)} s = ${Math.round(a.rps).toLocaleString('en-US')} req/s (target ≥ 1,000), receipts/s ${Math.round(2 * a.rps).toLocaleString('en-US')} (target ≥ 2,000); latency p50 ${ms(a.p50)} p95 ${ms(a.p95)} p99 ${ms(a.p99)}`);
     console.log(`  added latency:       p50 ${ms(add('p50'))} (target ≤ 1.5 ms)  p95 ${ms(add('p95'))}  p99 ${ms(add('p99'))} (target ≤ 10 ms)`);
-    console.log(`  unloaded (1 at a time, ${SERIAL} req): direct p50 ${ms(d1.p50)} p99 ${ms(d1.p99)}; via proxy p50 ${ms(a1.p50)} p99 ${ms(a1.p99)}; added p50 ${ms(a1.p50 - d1.p50)} p95 ${ms(a1.p95 - d1.p95)} p99 ${ms(a1.p99 - d1.p99)}`);
     console.log(`  DLP-blocked URL:     ${b.done} req in ${b.seconds.toFixed(2)} s = ${Math.round(b.rps).toLocaleString('en-US')} req/s (target ≥ 3,000), receipts/s ${Math.round(b.rps).toLocaleString('en-US')}; latency p50 ${ms(b.p50)} p95 ${ms(b.p95)} p99 ${ms(b.p99)}`);
+    console.log(`  added latency by concurrency (${SERIAL} req each, direct then via proxy; target p50 ≤ 1.5 ms):`);
+    for (const { conc, d: dc, a: ac } of sweep) {
+      console.log(`    ${String(conc).padStart(2)} concurrent: via proxy ${Math.round(ac.rps).toLocaleString('en-US').padStart(5)} req/s; added p50 ${ms(ac.p50 - dc.p50)} p95 ${ms(ac.p95 - dc.p95)} p99 ${ms(ac.p99 - dc.p99)}`);
+    }
+    console.log(`  load generator CPU:  ${a.generatorCpu.toFixed(0)}% allowed phase, ${b.generatorCpu.toFixed(0)}% blocked phase (raw keep-alive sockets)`);
     console.log(`  proxy CPU:           ${cpuPct(u0, u1, a.seconds).toFixed(0)}% allowed phase, ${cpuPct(u1, u2, b.seconds).toFixed(0)}% blocked phase (100% = one core)`);
-    console.log(`  proxy RSS:           peak ${(closed.maxRssKiB / 1024).toFixed(1)} MB (maxRSS), ${(u2.rss / 2 ** 20).toFixed(1)} MB after load (target ≤ 150 MB at 100 concurrent)`);
+    console.log(`  proxy RSS:           peak ${(closed.maxRssKiB / 1024).toFixed(1)} MB (maxRSS), ${(u2.rss / 2 ** 20).toFixed(1)} MB after the 50-concurrent phases, ${(u3.rss / 2 ** 20).toFixed(1)} MB after ${wide.done} allowed at 100 concurrent (target ≤ 150 MB at 100 concurrent)`);
     const countOk = report.receipt_count === expected;
     console.log(`  evidence: ${report.verdict}${report.reason ? ` (${report.reason})` : ''} with the pinned key; ${report.receipt_count} receipts, expected ${expected} = 2 × ${allowedTotal} allowed + ${blockedTotal} blocked + 2 session control: ${countOk ? 'equal' : 'MISMATCH'}`);
 
     const failures = [];
-    for (const [name, r] of [['direct', d], ['allowed', a], ['blocked', b], ['warm-up direct', wDirect], ['warm-up allowed', wAllowed], ['warm-up blocked', wBlocked], ['serial direct', d1], ['serial allowed', a1]]) {
+    for (const [name, r] of [['direct', d], ['allowed', a], ['blocked', b], ['100-concurrent allowed', wide], ['warm-up direct', wDirect], ['warm-up allowed', wAllowed], ['warm-up blocked', wBlocked], ...sweep.flatMap((x) => [[`${x.conc}-concurrent direct`, x.d], [`${x.conc}-concurrent allowed`, x.a]])]) {
       if (r.failed) failures.push(`${name}: ${r.failed} requests failed or got an unexpected answer (${r.problems.join('; ')})`);
     }
     if (closed.code !== 0) failures.push(`proxy exited ${closed.code}: ${closed.log}`);
