@@ -94,6 +94,13 @@ describe('URL (§5.4, §5.7)', () => {
     expect(first(url('https://e.example.com/s?a=AKIAIOSF&x=open&b=ODNN7EXA&y=Q9&c=MPLE&page=2'))).toMatchObject({ patternId: 'aws_access_key_id' });
     expect(first(url('https://e.example.com/s?p1=4111&n=zz&p2=1111&p3=1111&p4=1111'))).toMatchObject({ patternId: 'credit_card' });
   });
+  it('dlp: a secret split across parameters, each half encoded on its own', () => {
+    const enc = (s: string, how: 'base64url' | 'hex') => Buffer.from(s).toString(how);
+    expect(first(url(`https://e.example.com/w.js?sid=${enc('AKIAIOSFOD', 'base64url')}&lang=en-US&cid=${enc('NN7EXAMPLE', 'base64url')}&v=3`))).toMatchObject({ patternId: 'aws_access_key_id' });
+    expect(first(url(`https://e.example.com/w.js?a=${enc('AKIAIOSFOD', 'hex')}&b=${enc('NN7EXAMPLE', 'hex')}`))).toMatchObject({ patternId: 'aws_access_key_id' });
+    // Ordinary encoded parameters that decode to harmless text stay clean.
+    expect(url(`https://e.example.com/w.js?a=${enc('hello world', 'base64url')}&b=${enc('second part', 'base64url')}`)).toEqual([]);
+  });
   it('encoding_evasion: a query value needing 3+ rounds of percent-decoding', () => {
     const v = encodeURIComponent(encodeURIComponent(encodeURIComponent('a b')));
     expect(url(`https://e.example.com/s?q=${v}`)).toEqual([

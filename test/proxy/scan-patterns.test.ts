@@ -58,6 +58,8 @@ const SAMPLES: Record<string, [text: string, severity: Severity]> = {
   btc_address_base58: ['send to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa now', 'high'],
   btc_address_bech32: ['bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', 'high'],
   btc_wif_key: ['5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ', 'critical'],
+  // BIP-39's first English test vector (all-zero entropy).
+  bip39_seed: ['seed: abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about.', 'critical'],
   eth_address: ['0xde0B295669a9FD93d5F28D9Ec85E40f4cb697BAe', 'high'],
   eth_private_key: ['0x' + '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318', 'critical'],
   credit_card: ['card 4111 1111 1111 1111 exp', 'high'],
@@ -66,7 +68,7 @@ const SAMPLES: Record<string, [text: string, severity: Severity]> = {
 };
 
 describe('pattern table', () => {
-  it('lists every §5.5/§5.6 id (bip39_seed reserved, deferred) plus the response-only email', () => {
+  it('lists every §5.5/§5.6 id plus the response-only email', () => {
     expect(BUILTIN_PATTERN_IDS).toEqual([
       'aws_access_key_id', 'aws_secret_access_key', 'gcp_service_account', 'google_api_key', 'github_token',
       'github_fine_grained_pat', 'gitlab_pat', 'slack_token', 'slack_webhook', 'stripe_key', 'sendgrid_key',
@@ -88,6 +90,23 @@ describe('pattern table', () => {
       expect(f!.reason).not.toContain(text.trim().slice(-12));
     });
   }
+
+  it('bip39_seed: the checksum decides, every §5.6 separator joins words, 11 words are not a phrase', () => {
+    const zero11 = Array(11).fill('abandon');
+    // Trezor's BIP-39 vectors: 12 and 24 words.
+    expect(bodyIds('legal winner thank year wave sausage worth useful legal winner thank yellow')).toContain('bip39_seed');
+    expect(bodyIds(['letter', 'advice', 'cage', 'absurd', 'amount', 'doctor', 'acoustic', 'avoid', 'letter', 'advice', 'cage', 'absurd', 'amount', 'doctor', 'acoustic', 'avoid', 'letter', 'advice', 'cage', 'absurd', 'amount', 'doctor', 'acoustic', 'bless'].join(' '))).toContain('bip39_seed');
+    for (const sep of [',', ', ', '-', '|', '\n', ' \r\n ']) expect(bodyIds([...zero11, 'about'].join(sep)), JSON.stringify(sep)).toContain('bip39_seed');
+    // Same words, wrong checksum word (all-zero entropy needs "about").
+    expect(bodyIds([...zero11, 'abandon'].join(' '))).not.toContain('bip39_seed');
+    expect(bodyIds(zero11.join(' '))).not.toContain('bip39_seed');
+    // A word outside the list breaks the run.
+    expect(bodyIds([...zero11.slice(0, 6), 'the', ...zero11.slice(6), 'about'].join(' '))).not.toContain('bip39_seed');
+    // The phrase inside prose and inside a form body.
+    expect(bodyIds(`my wallet words are ${[...zero11, 'about'].join(' ')} thanks`)).toContain('bip39_seed');
+    const form = scanBody(Buffer.from(`phrase=${[...zero11, 'about'].join('+')}&agree=on`), 'application/x-www-form-urlencoded', undefined, HOST, DEFAULT_SCAN_OPTIONS);
+    expect(form.map((f) => f.patternId)).toContain('bip39_seed');
+  });
 
   it('the legacy OpenAI shape (sk- + 48 alphanumerics) and the twilio case rule', () => {
     expect(bodyIds('sk-' + 'a1B2c3D4e5'.repeat(4) + 'f6G7h8I9')).toContain('openai_api_key');

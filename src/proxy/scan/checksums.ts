@@ -3,6 +3,7 @@
  * A regex hit counts only when its validator accepts it.
  */
 import { createHash } from 'node:crypto';
+import { wordlist as englishWordlist } from '@scure/bip39/wordlists/english.js';
 
 /** Luhn (mod 10) over a digit string. */
 export function luhnValid(digits: string): boolean {
@@ -178,4 +179,64 @@ export function ssnValid(s: string): boolean {
   if (!m) return false;
   const [area, group, serial] = [m[1]!, m[2]!, m[3]!];
   return area !== '000' && area !== '666' && area[0] !== '9' && group !== '00' && serial !== '0000';
+}
+
+/** Mnemonic lengths BIP-39 defines (128 to 256 bits of entropy). */
+const MNEMONIC_LENGTHS = [24, 21, 18, 15, 12] as const;
+
+let bip39Index: Map<string, number> | null = null;
+
+/** Word → 11-bit index, from the maintained English list (spec/proxy.md §11 item 7: never a hand-copied list). */
+function bip39Words(): Map<string, number> {
+  bip39Index ??= new Map(englishWordlist.map((w, i) => [w, i]));
+  return bip39Index;
+}
+
+/** Whether `indices` (12–24 words) carry a valid BIP-39 checksum: the first ENT/32 bits of SHA-256(entropy). */
+export function bip39ChecksumValid(indices: readonly number[]): boolean {
+  const n = indices.length;
+  if (n % 3 !== 0 || n < 12 || n > 24) return false;
+  const totalBits = n * 11;
+  const checksumBits = totalBits / 33;
+  const entropyBytes = (totalBits - checksumBits) / 8;
+  const bits = new Uint8Array(totalBits);
+  indices.forEach((idx, w) => {
+    for (let b = 0; b < 11; b++) bits[w * 11 + b] = (idx >> (10 - b)) & 1;
+  });
+  const entropy = Buffer.alloc(entropyBytes);
+  for (let i = 0; i < entropyBytes * 8; i++) entropy[i >> 3]! |= bits[i]! << (7 - (i & 7));
+  const hash = createHash('sha256').update(entropy).digest();
+  for (let i = 0; i < checksumBits; i++) {
+    if (((hash[i >> 3]! >> (7 - (i & 7))) & 1) !== bits[entropyBytes * 8 + i]) return false;
+  }
+  return true;
+}
+
+/**
+ * A run of words holds a seed phrase when some window of 12, 15, 18, 21 or
+ * 24 consecutive BIP-39 English words passes the checksum (§5.6). Words
+ * outside the list split the run.
+ */
+export function bip39PhraseIn(text: string): boolean {
+  const index = bip39Words();
+  let run: number[] = [];
+  const check = (): boolean => {
+    for (const len of MNEMONIC_LENGTHS) {
+      for (let start = 0; start + len <= run.length; start++) {
+        if (bip39ChecksumValid(run.slice(start, start + len))) return true;
+      }
+    }
+    return false;
+  };
+  for (const word of text.toLowerCase().split(/[^a-z]+/)) {
+    if (word === '') continue;
+    const idx = index.get(word);
+    if (idx !== undefined) {
+      run.push(idx);
+      continue;
+    }
+    if (run.length >= 12 && check()) return true;
+    run = [];
+  }
+  return run.length >= 12 && check();
 }

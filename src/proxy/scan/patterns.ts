@@ -12,6 +12,7 @@ import type { Severity } from '../types.js';
 import {
   bech32AddressValid,
   btcBase58AddressValid,
+  bip39PhraseIn,
   btcWifValid,
   creditCardValid,
   ibanValid,
@@ -44,8 +45,8 @@ export interface PatternDef {
   readonly validator?: string;
   /** A cheap necessary condition tried first on long texts (a prefilter; no `g` flag). */
   readonly hint?: RegExp;
-  /** `response` patterns run only in the response sensitive-data scan (§5.11); `deferred` ids are reserved, never matched. */
-  readonly scope?: 'all' | 'response' | 'deferred';
+  /** `response` patterns run only in the response sensitive-data scan (§5.11). */
+  readonly scope?: 'all' | 'response';
 }
 
 // ---------------------------------------------------------------- guards
@@ -207,7 +208,14 @@ export const BUILTIN_PATTERNS: readonly PatternDef[] = [
     source: String.raw`(?<![A-Za-z0-9])0x[0-9a-fA-F]{64}(?![A-Za-z0-9])`,
   },
   // Deferred (§11 item 7): the id is reserved (disable/bindings may name it, extras may not reuse it); nothing matches it yet.
-  { id: 'bip39_seed', name: 'BIP-39 seed phrase (deferred)', severity: 'critical', category: 'financial', scope: 'deferred', validator: 'deferred: needs the BIP-39 word list from a maintained package' },
+  {
+    // Runs of 12+ words of 3–8 letters joined by the §5.6 separators; the
+    // validator finds a window of BIP-39 words whose checksum holds.
+    id: 'bip39_seed', name: 'BIP-39 seed phrase', severity: 'critical', category: 'financial', flags: 'i',
+    source: String.raw`(?<![A-Za-z])[a-z]{3,8}(?:[ ,|\n\r\t-]+[a-z]{3,8}){11,}(?![A-Za-z])`,
+    validator: '12, 15, 18, 21 or 24 consecutive English BIP-39 words (list from @scure/bip39) whose SHA-256 checksum holds',
+    validate: (m) => bip39PhraseIn(m[0]),
+  },
   {
     id: 'credit_card', name: 'Payment card number', severity: 'high', category: 'financial',
     source: String.raw`(?<![0-9A-Za-z.-])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])`,
@@ -230,7 +238,7 @@ export const BUILTIN_PATTERNS: readonly PatternDef[] = [
   { id: 'email', name: 'E-mail addresses in bulk', severity: 'medium', category: 'credential', scope: 'response', validator: '5 or more distinct addresses' },
 ];
 
-/** Every built-in id (for validating `dlp.disable` and `dlp.bindings`); `bip39_seed` is listed but deferred (§11 item 7). */
+/** Every built-in id (for validating `dlp.disable` and `dlp.bindings`). */
 export const BUILTIN_PATTERN_IDS: readonly string[] = BUILTIN_PATTERNS.map((p) => p.id);
 const BUILTIN_BY_ID = new Map(BUILTIN_PATTERNS.map((p) => [p.id, p]));
 

@@ -8,7 +8,7 @@
 import type { Finding } from '../types.js';
 import { dlpReason, entropyFlags, finding, runTargets, TargetSet } from './dlp.js';
 import { addHostTargets, hostnameSignals } from './hostname.js';
-import { cleanUnicode, noiseStrip, percentDecodeIter, shannonEntropy } from './normalize.js';
+import { cleanUnicode, decodeLayers, noiseStrip, percentDecodeIter, shannonEntropy } from './normalize.js';
 import { compileDlp } from './patterns.js';
 import { DEFAULT_LIMITS, type ScanOptions } from './options.js';
 
@@ -19,6 +19,8 @@ const COMBO_MAX_PARAMS = 20;
 const COMBO_MAX_VALUE = 128;
 /** Characters of all combinations of one URL together (a work bound; see `comboFragment`). */
 const COMBO_MAX_CHARS = 32_768;
+/** Shortest encoded fragment worth decoding (base64 of 6 bytes). */
+const COMBO_DECODE_MIN = 8;
 
 /**
  * Whether a query value can be a fragment of a split secret: token
@@ -57,6 +59,22 @@ export function parseQuery(rawQuery: string): QueryPart[] {
     out.push({ key: k.value, value: v.value, rounds: Math.max(k.rounds, v.rounds) });
   }
   return out;
+}
+
+/** Ordered subsequences of 2 to 4 fragments, joined, into the combination bucket (bounded by COMBO_MAX_CHARS). */
+function addCombos(t: TargetSet, vs: readonly string[]): void {
+  let chars = 0;
+  for (const s of t.combos) chars += s.length;
+  for (let k = 2; k <= 4 && k <= vs.length; k++) {
+    for (const idx of subsequences(vs.length, k)) {
+      let s = '';
+      for (const i of idx) s += vs[i]!;
+      if (s.length < 11 || t.combos.has(s)) continue;
+      chars += s.length;
+      if (chars > COMBO_MAX_CHARS) return;
+      t.combos.add(s);
+    }
+  }
 }
 
 function* subsequences(n: number, k: number): Generator<number[]> {
@@ -155,18 +173,14 @@ export function scanUrl(url: URL, opts: ScanOptions, rawTarget?: string): Findin
           if (ns !== all) t.add(ns, lineDecode);
         }
         if (values.length >= COMBO_MIN_PARAMS && values.length <= COMBO_MAX_PARAMS) {
-          const vs = values.filter(comboFragment);
-          let chars = 0;
-          combos: for (let k = 2; k <= 4 && k <= vs.length; k++) {
-            for (const idx of subsequences(vs.length, k)) {
-              let s = '';
-              for (const i of idx) s += vs[i]!;
-              if (s.length < 11 || t.combos.has(s)) continue;
-              chars += s.length;
-              if (chars > COMBO_MAX_CHARS) break combos;
-              t.combos.add(s);
-            }
-          }
+          addCombos(t, values.filter(comboFragment));
+        }
+        // The same split, each half encoded on its own (base64/hex/base32 of a
+        // fragment): the decoded fragments joined, in order and as combinations.
+        const decodedFragments = values.filter(comboFragment).flatMap((v) => decodeLayers(v, 1, t.budget, COMBO_DECODE_MIN).slice(0, 1));
+        if (decodedFragments.length >= 2 && decodedFragments.length <= COMBO_MAX_PARAMS) {
+          t.add(decodedFragments.join(''), line);
+          addCombos(t, decodedFragments);
         }
       }
       if (url.hash.length > 1) t.add(percentDecodeIter(url.hash.slice(1)).value, lineDecode);
