@@ -9,7 +9,7 @@
  * reported instead whenever it belongs to an earlier receipt, or to the same
  * receipt (step 11 precedes steps 12–14).
  */
-import { ThreadPoolVerifier, type SignatureVerifier } from '../crypto/signature-verifier.js';
+import { defaultSignatureVerifier, type SignatureVerifier } from '../crypto/signature-verifier.js';
 import { verifyEd25519 } from '../crypto/ed25519.js';
 import type { Failure, RejectReason, Where } from '../report/reasons.js';
 import { stringMember, uint64Member, type Receipt } from '../receipt/receipt.js';
@@ -92,7 +92,7 @@ export class ChainWalker {
     private readonly freshness: FreshnessPolicy,
     private readonly registry: SignatureRegistry,
     /** Where signature math runs (off the main thread); one per walk. */
-    private readonly verifier: SignatureVerifier = new ThreadPoolVerifier(),
+    private readonly verifier: SignatureVerifier = defaultSignatureVerifier(),
   ) {
     this.pinned = new Set(trust.pinnedKeys.map((k) => k.toLowerCase()));
     this.contradictions = new VerdictContradictions(freshness.verdictWindowSeconds);
@@ -105,6 +105,11 @@ export class ChainWalker {
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  /** Signature checks worth keeping in flight (the verifier's batching window). */
+  get window(): number {
+    return this.verifier.window;
   }
 
   get receiptCount(): number {

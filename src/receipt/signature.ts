@@ -52,6 +52,10 @@ interface Registered {
  */
 export class SignatureRegistry {
   private readonly entries = new Map<string, Registered>();
+  // A chain repeats one signer key and one run_nonce for thousands of
+  // receipts: detach each once, not per receipt.
+  private readonly keys = new LastDetached();
+  private readonly nonces = new LastDetached();
 
   constructor(private readonly capacity = 10_000) {}
 
@@ -66,7 +70,7 @@ export class SignatureRegistry {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    this.entries.set(key, { signerKey: detach(r.signerKey), digest: r.digest.toString('latin1'), runNonce: r.runNonce ? detach(r.runNonce) : '' });
+    this.entries.set(key, { signerKey: this.keys.of(r.signerKey), digest: r.digest.toString('latin1'), runNonce: r.runNonce ? this.nonces.of(r.runNonce) : '' });
   }
 
   /**
@@ -80,6 +84,20 @@ export class SignatureRegistry {
     if (!seen || seen.signerKey !== r.signerKey) return 'signature_invalid';
     if (seen.runNonce !== r.runNonce && sha256(withRunNonce(r, seen.runNonce)).toString('latin1') === seen.digest) return 'run_nonce_tampered';
     return 'body_tampered';
+  }
+}
+
+/** `detach`, remembering the last value (the common case is the same text again). */
+class LastDetached {
+  private raw = '';
+  private flat = '';
+
+  of(s: string): string {
+    if (s !== this.raw) {
+      this.flat = detach(s);
+      this.raw = this.flat;
+    }
+    return this.flat;
   }
 }
 

@@ -23,9 +23,6 @@ export interface ChainFile {
   chunks(): AsyncIterable<Buffer | Uint8Array | string>;
 }
 
-/** Signature checks in flight before the reader waits (bounds memory). */
-const MAX_IN_FLIGHT = 128;
-
 /** Receipt-level verification shared by every chain-shaped input. */
 export class ChainVerification {
   readonly walker: ChainWalker;
@@ -67,7 +64,9 @@ export class ChainVerification {
   }
 
   async backpressure(): Promise<void> {
-    if (this.walker.pendingCount > MAX_IN_FLIGHT) await this.walker.drainTo(MAX_IN_FLIGHT / 2);
+    // Bounded: memory stays flat however long the chain is.
+    const window = this.walker.window;
+    if (this.walker.pendingCount > window) await this.walker.drainTo(window / 2);
   }
 
   finish(): Promise<ChainOutcome> {
