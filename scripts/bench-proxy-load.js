@@ -4,6 +4,7 @@
  *
  *   node scripts/bench-proxy-load.js [--requests N] [--concurrency C] [--phase-seconds S]
  *                                    [--keep] [--cpu-prof-dir DIR]   (DIR: a V8 CPU profile of the proxy child)
+ *                                    [--proxy-node-flags "FLAGS"]    (Node/V8 flags for the proxy child, e.g. "--max-semi-space-size=4")
  *
  * Loopback only, bounded (each phase stops after N requests or its time cap,
  * whichever comes first). Three processes, none pinned to a core:
@@ -164,7 +165,8 @@ else {
   try {
     const fixture = startChild(['--fixture-child']);
     const { port: fixturePort } = await nextMessage(fixture, 'listening');
-    const proxy = startChild(['--proxy-child', work, String(fixturePort)], profDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(profDir)] : []);
+    const proxyNodeFlags = (flag('--proxy-node-flags', '') ?? '').split(' ').filter(Boolean);
+    const proxy = startChild(['--proxy-child', work, String(fixturePort)], [...proxyNodeFlags, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(profDir)] : [])]);
     const { port: proxyPort, publicKeyHex, evidenceDir } = await nextMessage(proxy, 'listening');
     const usage = async () => {
       proxy.send({ type: 'usage' });
@@ -325,6 +327,7 @@ else {
     const cpus = os.cpus();
     console.log('');
     console.log(`proxy load (loopback, ${C} concurrent keep-alive, default policy + testing overrides, receipts on, profile session):`);
+    if (proxyNodeFlags.length) console.log(`  proxy started with: node ${proxyNodeFlags.join(' ')}`);
     console.log(`  machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}, ${os.platform()} ${os.release()}; generator, fixture and proxy in separate processes, not pinned`);
     console.log(`  direct to fixture:   ${d.done} req in ${d.seconds.toFixed(2)} s = ${Math.round(d.rps).toLocaleString('en-US')} req/s; latency p50 ${ms(d.p50)} p95 ${ms(d.p95)} p99 ${ms(d.p99)}`);
     console.log(`  allowed via proxy:   ${a.done} req in ${a.seconds.toFixed(2)} s = ${Math.round(a.rps).toLocaleString('en-US')} req/s (target ≥ 1,000), receipts/s ${Math.round(2 * a.rps).toLocaleString('en-US')} (target ≥ 2,000); latency p50 ${ms(a.p50)} p95 ${ms(a.p95)} p99 ${ms(a.p99)}`);
