@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Thin shim: the CLI lives in the TypeScript build (npm install runs it).
 import { main } from '../dist/cli/main.js';
+import { keepYoungGenerationSmall } from '../dist/runtime/heap.js';
+
+keepYoungGenerationSmall();
 
 main(process.argv).then(
   (code) => {

@@ -5,6 +5,7 @@
 //
 //   npm run bench                 100,000 receipts
 //   npm run bench -- --receipts 20000
+//   npm run bench -- --no-proxy   the receipt figures only
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,7 +65,9 @@ const genSeconds = (performance.now() - genStart) / 1000;
 const size = statSync(file).size;
 
 // Verify in a fresh process so that peak RSS is the verifier's alone.
+// It tunes the heap as bin/egress-verify.js does.
 const probe = `
+  (await import(${JSON.stringify(join(root, 'dist/runtime/heap.js'))})).keepYoungGenerationSmall();
   const { verifyPath } = await import(${JSON.stringify(join(root, 'dist/verify/inputs.js'))});
   const { verifyOptions } = await import(${JSON.stringify(join(root, 'dist/verify/options.js'))});
   const { parseGoTime } = await import(${JSON.stringify(join(root, 'dist/receipt/time.js'))});
@@ -113,5 +116,6 @@ else rmSync(dir, { recursive: true, force: true });
 // End-to-end proxy figures (spec proxy.md §9): allowed req/s with receipts on,
 // added latency against a direct loopback request, blocked req/s, RSS, and the
 // evidence check. Runs in its own processes; prints figures, never fails on timing.
+if (args.includes('--no-proxy')) process.exit(0);
 const proxyLoad = spawnSync(process.execPath, [join(root, 'scripts/bench-proxy-load.js')], { stdio: 'inherit' });
 if (proxyLoad.status !== 0) process.exitCode = proxyLoad.status ?? 1;
