@@ -22,15 +22,29 @@ const STATEFUL_BLOCK_LAYERS = new Set(['ratelimit', 'receipt_unavailable', 'resp
 
 /** Blocks remembered per request shape; a cap keeps memory flat on hostile input. */
 const MAX_CANDIDATES_PER_REQUEST = 256;
+/** Blocks remembered in all (a safety net for timestamps that run backwards). */
+const MAX_CANDIDATES = 65_536;
 
 interface Candidate {
+  key: string;
   time: GoTime;
   actionId: string;
   where: Where;
 }
 
+/**
+ * Memory stays flat however long the chain: a block can only pair with an
+ * allow at most `verdictWindow` later, so once the newest timestamp seen is
+ * more than the window past a block, that block is forgotten (oldest first).
+ * Exact for chains whose timestamps do not run backwards by more than the
+ * window; beyond that the total cap bounds memory.
+ */
 export class VerdictContradictions {
   private readonly blocks = new Map<string, Candidate[]>();
+  /** Remembered blocks in arrival order, for forgetting the oldest. */
+  private readonly order: Candidate[] = [];
+  private orderHead = 0;
+  private newest: GoTime | null = null;
   private readonly windowNanos: bigint;
   first: Failure | null = null;
 
@@ -38,8 +52,17 @@ export class VerdictContradictions {
     this.windowNanos = BigInt(Math.round(windowSeconds * 1e9));
   }
 
+  /** Blocks remembered now (for tests). */
+  get remembered(): number {
+    return this.order.length - this.orderHead;
+  }
+
   observe(r: Receipt, where: Where): void {
     if (this.first) return;
+    if (!this.newest || diffNanos(r.time, this.newest) > 0n) {
+      this.newest = r.time;
+      this.forgetOlderThanWindow();
+    }
     if (r.verdict !== 'block' && r.verdict !== 'allow') return;
     const key = `${r.target}\u0000${r.policyHash}\u0000${r.actionType}\u0000${r.method}`;
     if (r.verdict === 'allow') {
@@ -60,9 +83,37 @@ export class VerdictContradictions {
     }
     if (r.decisionPhase === 'outcome' || STATEFUL_BLOCK_LAYERS.has(r.layer)) return;
     let list = this.blocks.get(key);
-    if (!list) this.blocks.set(detach(key), (list = []));
-    if (list.length >= MAX_CANDIDATES_PER_REQUEST) list.shift();
-    list.push({ time: r.time, actionId: detach(r.actionId), where });
+    const c: Candidate = { key: list ? list[0]!.key : detach(key), time: r.time, actionId: detach(r.actionId), where };
+    if (!list) this.blocks.set(c.key, (list = []));
+    if (list.length >= MAX_CANDIDATES_PER_REQUEST) list.shift(); // still queued in `order`; forget() then finds nothing
+    list.push(c);
+    this.order.push(c);
+    if (this.remembered > MAX_CANDIDATES) this.forget(this.order[this.orderHead]!);
+  }
+
+  private forgetOlderThanWindow(): void {
+    const newest = this.newest!;
+    while (this.orderHead < this.order.length) {
+      const c = this.order[this.orderHead]!;
+      if (diffNanos(newest, c.time) <= this.windowNanos) break;
+      this.forget(c);
+    }
+  }
+
+  /** Removes the oldest remembered block (the head of `order`) from its request's list. */
+  private forget(c: Candidate): void {
+    this.orderHead++;
+    const list = this.blocks.get(c.key);
+    const i = list ? list.indexOf(c) : -1;
+    if (list && i >= 0) {
+      list.splice(i, 1);
+      if (list.length === 0) this.blocks.delete(c.key);
+    }
+    // Compact the queue now and then so the forgotten head does not pile up.
+    if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
+      this.order.splice(0, this.orderHead);
+      this.orderHead = 0;
+    }
   }
 }
 
