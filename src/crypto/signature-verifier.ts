@@ -34,7 +34,7 @@ export class ThreadPoolVerifier implements SignatureVerifier {
 
 /** Checks per native batch: large enough that one pool hop serves many receipts. */
 const BATCH = 128;
-/** Prepared key tables kept (each ~60 KiB); a chain has one or two signer keys. */
+/** Prepared key tables kept (each ~30 KiB); a chain has one or two signer keys. */
 const KEY_TABLES = 16;
 
 interface Batch {
