@@ -15,6 +15,18 @@ import { signActionRecord, toJsonText, type ActionRecordInput, type Signer } fro
 import { recorderLine } from './recorder.js';
 import { parseGoTime, renderGoTimeUtc } from '../receipt/time.js';
 
+/** The members every session-control receipt shares (receipts-v1 §6.5); `session_control` is added by the caller. */
+function sessionControlRecord(what: 'open' | 'heartbeat' | 'close') {
+  return {
+    action_type: 'unclassified',
+    target: `pipelock://session/${what}`,
+    verdict: 'allow',
+    transport: 'receipt_session',
+    side_effect_class: 'none',
+    reversibility: 'unknown',
+  } as const;
+}
+
 export interface Decision extends ActionRecordInput {
   action_type: string;
   target: string;
@@ -178,12 +190,7 @@ export class RecorderChainWriter {
     };
     if (this.resumed) {
       return this.receipt({
-        action_type: 'unclassified',
-        target: 'pipelock://session/open',
-        verdict: 'allow',
-        transport: 'receipt_session',
-        side_effect_class: 'none',
-        reversibility: 'unknown',
+        ...sessionControlRecord('open'),
         session_control: {
           kind: 'session_open',
           open: { ...base, chain_open_seq: this.chainSeq, prior_chain_head: this.receiptPrev, prior_chain_seq: this.chainSeq - 1n },
@@ -195,12 +202,7 @@ export class RecorderChainWriter {
     const g = genesisHash(parsed.ok ? (parsed.value as JObj) : new JObj());
     return this.receipt(
       {
-        action_type: 'unclassified',
-        target: 'pipelock://session/open',
-        verdict: 'allow',
-        transport: 'receipt_session',
-        side_effect_class: 'none',
-        reversibility: 'unknown',
+        ...sessionControlRecord('open'),
         session_control: { kind: 'session_open', open: { ...openPayload, genesis_hash: g } },
       },
       g,
@@ -218,12 +220,7 @@ export class RecorderChainWriter {
     const ts = this.o.clock();
     return this.receipt(
       {
-        action_type: 'unclassified',
-        target: 'pipelock://session/heartbeat',
-        verdict: 'allow',
-        transport: 'receipt_session',
-        side_effect_class: 'none',
-        reversibility: 'unknown',
+        ...sessionControlRecord('heartbeat'),
         session_control: {
           kind: 'heartbeat',
           heartbeat: {
@@ -249,12 +246,7 @@ export class RecorderChainWriter {
     if (this.o.profile === 'session') {
       out.push(
         ...this.receipt({
-          action_type: 'unclassified',
-          target: 'pipelock://session/close',
-          verdict: 'allow',
-          transport: 'receipt_session',
-          side_effect_class: 'none',
-          reversibility: 'unknown',
+          ...sessionControlRecord('close'),
           session_control: {
             kind: 'session_close',
             close: {
