@@ -8,12 +8,11 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicKeyObject } from '../../src/crypto/ed25519.js';
 import { pythonJson, summaryMarkdown } from '../../src/emit/packet.js';
 import { JObj, parseJsonText } from '../../src/json/strict.js';
 import { checkReceipt } from '../../src/receipt/receipt.js';
 import { testSigner } from '../helpers/fixtures.js';
-import { cli, detailText, jsonLines, memberOrder, NOW, sha256hex, specEntryHash, START, tempDir } from './support.js';
+import { cli, detailText, jsonLines, memberOrder, NOW, sha256hex, specEntryHash, START, tempDir, writeSignerFiles } from './support.js';
 
 const K1 = testSigner.publicKeyHex;
 
@@ -41,10 +40,7 @@ function parse(line: string): Record<string, any> {
 
 beforeAll(async () => {
   root = await tempDir('cli');
-  key = join(root, 'signer.key');
-  pub = join(root, 'signer.pub');
-  await writeFile(key, testSigner.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
-  await writeFile(pub, publicKeyObject(K1).export({ format: 'pem', type: 'spki' }).toString());
+  ({ key, pub } = await writeSignerFiles(root));
   decisionsFile = join(root, 'decisions.jsonl');
   await writeFile(decisionsFile, DECISIONS.map((d) => JSON.stringify(d)).join('\n') + '\n');
   evidence = join(root, 'evidence.jsonl');

@@ -13,12 +13,10 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPrivateKey, loadPublicKey } from '../../src/crypto/keys.js';
-import { publicKeyObject } from '../../src/crypto/ed25519.js';
 import { signerFrom } from '../../src/emit/receipt.js';
-import { decisions, testSigner } from '../helpers/fixtures.js';
-import { cli, jsonLines, NOW, snapshot, START, tempDir } from './support.js';
+import { decisions } from '../helpers/fixtures.js';
+import { cli, jsonLines, NOW, snapshot, START, tempDir, writeSignerFiles } from './support.js';
 
-const K1 = testSigner.publicKeyHex;
 let root: string;
 let key: string;
 let pub: string;
@@ -51,10 +49,7 @@ function decisionLine(i: number): string {
 
 beforeAll(async () => {
   root = await tempDir('safety');
-  key = join(root, 'signer.key');
-  pub = join(root, 'signer.pub');
-  await writeFile(key, testSigner.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
-  await writeFile(pub, publicKeyObject(K1).export({ format: 'pem', type: 'spki' }).toString());
+  ({ key, pub } = await writeSignerFiles(root));
   decisionsFile = join(root, 'decisions.jsonl');
   await writeFile(decisionsFile, [0, 1, 2].map(decisionLine).join('\n') + '\n');
   recordFile = join(root, 'record.json');

@@ -5,12 +5,14 @@
  * src/bundle), and an independent computation of the §7.3 entry hash.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Io } from '../../src/cli/common.js';
 import { main } from '../../src/cli/main.js';
+import { publicKeyObject } from '../../src/crypto/ed25519.js';
+import { testSigner } from '../helpers/fixtures.js';
 import { JObj, parseJsonText } from '../../src/json/strict.js';
 
 export interface Run {
@@ -31,6 +33,15 @@ export async function cli(...args: string[]): Promise<Run> {
 /** Receipts of the fixtures are dated 2026-04-15; verify them at a fixed clock. */
 export const NOW = ['--now', '2026-04-15T12:30:00Z'];
 export const START = '2026-04-15T12:00:00Z';
+
+/** The test signer as signer.key (PKCS#8 PEM) and signer.pub (SPKI PEM) in `root`. */
+export async function writeSignerFiles(root: string): Promise<{ key: string; pub: string }> {
+  const key = join(root, 'signer.key');
+  const pub = join(root, 'signer.pub');
+  await writeFile(key, testSigner.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  await writeFile(pub, publicKeyObject(testSigner.publicKeyHex).export({ format: 'pem', type: 'spki' }).toString());
+  return { key, pub };
+}
 
 export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `egress-verify-emit-${prefix}-`));
