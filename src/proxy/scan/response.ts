@@ -238,34 +238,37 @@ interface Tag {
   body: string;
 }
 
-/** Every `<…>` tag, in one pass (an unterminated `<` ends the walk). */
-function tags(text: string): Tag[] {
-  const out: Tag[] = [];
+/** The [start, end) spans of every complete `<…>`, in one pass (an unterminated `<` ends the walk). */
+function* angleSpans(text: string): Generator<[number, number]> {
   let from = 0;
   for (;;) {
     const a = text.indexOf('<', from);
-    if (a < 0) break;
+    if (a < 0) return;
     const b = text.indexOf('>', a + 1);
-    if (b < 0) break;
-    const body = text.slice(a + 1, b);
-    const m = /^(\/?)([A-Za-z][A-Za-z0-9:-]*)/.exec(body);
-    if (m) out.push({ start: a, end: b + 1, name: m[2]!.toLowerCase(), closing: m[1] === '/', body });
+    if (b < 0) return;
+    yield [a, b + 1];
     from = b + 1;
+  }
+}
+
+/** Every `<…>` that opens with a tag name, as a tag. */
+function tags(text: string): Tag[] {
+  const out: Tag[] = [];
+  for (const [a, end] of angleSpans(text)) {
+    const body = text.slice(a + 1, end - 1);
+    const m = /^(\/?)([A-Za-z][A-Za-z0-9:-]*)/.exec(body);
+    if (m) out.push({ start: a, end, name: m[2]!.toLowerCase(), closing: m[1] === '/', body });
   }
   return out;
 }
 
-/** The text with every complete tag (and comment marker) replaced by a line break. */
+/** The text with every complete `<…>` (tags, comment markers) replaced by a line break. */
 function stripTags(text: string): string {
   const parts: string[] = [];
   let from = 0;
-  for (;;) {
-    const a = text.indexOf('<', from);
-    if (a < 0) break;
-    const b = text.indexOf('>', a + 1);
-    if (b < 0) break;
+  for (const [a, end] of angleSpans(text)) {
     parts.push(text.slice(from, a), '\n');
-    from = b + 1;
+    from = end;
   }
   parts.push(text.slice(from));
   return parts.join('');
