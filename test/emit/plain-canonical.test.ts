@@ -7,20 +7,9 @@ import { plainCanonicalActionRecord } from '../../src/emit/plain-canonical.js';
 import { EmitError, signActionRecord, strictCanonical, type ActionRecordInput, type RecordValue } from '../../src/emit/receipt.js';
 import { ACTION_RECORD } from '../../src/receipt/fields.js';
 import { testSigner } from '../helpers/fixtures.js';
+import { prng } from '../helpers/json-cases.js';
 
 const KEY = testSigner.publicKeyHex;
-
-/** A small deterministic generator, so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ['', 'x', 'https://api.example.com/v1?a=1&b=<2>', 'é ü 日本', 'line\u2028sep\u2029', 'tab\there', 'cr\r\nlf', 'quote " back \\ slash', '\uD800 lone', '🙂 pair', 'ctl\u0001', 'del\u007f'];
 const TIMES = ['2026-11-21T10:00:00Z', '2026-11-21T10:00:00.123456789Z', '2026-11-21T10:00:00.5+02:00', '2026-11-21T10:00:00.500Z', '2026-11-21 10:00:00Z', '0001-01-01T00:00:00Z', ''];
@@ -96,7 +85,7 @@ describe('plain-record canonical bytes', () => {
   });
 
   it('equal the strict path or decline, over 5,000 random mutations of every member', () => {
-    const r = rng(20261121);
+    const r = prng(20261121);
     const fields = ACTION_RECORD.fields;
     let answered = 0;
     let declined = 0;
